@@ -1,0 +1,30 @@
+# Per-ISA translation units: a file named <name>__<isa>.cpp is compiled with that tier's flags only.
+# Nothing else in the build gets ISA flags, so the binary runs on any x86-64 and picks a tier at run time.
+
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$" AND OBOL_X86_ISAS)
+  set(OBOL_HAVE_X86_ISAS ON)
+else()
+  set(OBOL_HAVE_X86_ISAS OFF)
+endif()
+
+set(OBOL_ISA_FLAGS_avx2 -mavx2 -mfma -mf16c)
+# Eigen refuses -mavx512f without -mfma; keep both.
+set(OBOL_ISA_FLAGS_avx512 -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512cd -mavx2 -mfma -mf16c)
+
+# obol_apply_isa_flags(<source files...>): sets the per-tier flags on every <name>__<isa>.cpp given,
+# and drops the non-scalar tiers when they cannot be built.
+function(obol_filter_isa_sources out_var)
+  set(result "")
+  foreach(src IN LISTS ARGN)
+    get_filename_component(name "${src}" NAME_WE)
+    if(name MATCHES "__(avx2|avx512)$")
+      set(isa "${CMAKE_MATCH_1}")
+      if(NOT OBOL_HAVE_X86_ISAS)
+        continue()
+      endif()
+      set_source_files_properties("${src}" PROPERTIES COMPILE_OPTIONS "${OBOL_ISA_FLAGS_${isa}}")
+    endif()
+    list(APPEND result "${src}")
+  endforeach()
+  set(${out_var} "${result}" PARENT_SCOPE)
+endfunction()

@@ -1,0 +1,10 @@
+# Every build option of obol, in one place.
+option(OBOL_BUILD_TESTS "Build the Catch2 test suite" ON)
+option(OBOL_BUILD_BENCH "Build the Google Benchmark binaries" ON)
+option(OBOL_BUILD_TOOLS "Build the obol command-line tool" ON)
+option(OBOL_BUILD_EXAMPLES "Build the examples" ON)
+option(OBOL_WITH_OPENMP "Use OpenMP for the default parallel_for" ON)
+option(OBOL_WITH_ONEDNN "Use oneDNN as an optional CPU provider (benchmarks compare against it regardless)" ON)
+option(OBOL_WERROR "Treat compiler warnings as errors" OFF)
+set(OBOL_SANITIZE "" CACHE STRING "Sanitizers to build with: empty, 'address;undefined' or 'thread'")
+option(OBOL_X86_ISAS "Compile the AVX2 and AVX-512 kernel tiers (x86-64 only)" ON)

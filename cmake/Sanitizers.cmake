@@ -1,0 +1,13 @@
+# OBOL_SANITIZE="address;undefined" or "thread": applied to everything built in this tree.
+if(OBOL_SANITIZE)
+  set(_flags "")
+  foreach(s IN LISTS OBOL_SANITIZE)
+    list(APPEND _flags "-fsanitize=${s}")
+  endforeach()
+  list(APPEND _flags -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_compile_options(${_flags})
+  add_link_options(${_flags})
+  if("thread" IN_LIST OBOL_SANITIZE AND OBOL_WITH_OPENMP)
+    message(WARNING "TSan reports false positives inside libgomp; configure with -DOBOL_WITH_OPENMP=OFF")
+  endif()
+endif()

@@ -1,0 +1,39 @@
+// Reference (plain-loop) unary functions: the tests' truth and the scalar tier.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "obol/kernels/ops.hpp"
+
+namespace obol::kernels::reference {
+
+inline float unary_one(UnaryOp op, UnaryParams p, float x) {
+  switch (op) {
+    case UnaryOp::identity: return x;
+    case UnaryOp::relu: return x > 0.0f ? x : (x == x ? 0.0f : x);  // NaN stays NaN
+    case UnaryOp::leaky_relu: return x >= 0.0f ? x : p.alpha * x;
+    case UnaryOp::gelu_erf: return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f));
+    case UnaryOp::gelu_tanh: {
+      const float inner = 0.7978845608028654f * (x + 0.044715f * x * x * x);
+      return 0.5f * x * (1.0f + std::tanh(inner));
+    }
+    case UnaryOp::silu: return x / (1.0f + std::exp(-x));
+    case UnaryOp::sigmoid: return 1.0f / (1.0f + std::exp(-x));
+    case UnaryOp::tanh: return std::tanh(x);
+    case UnaryOp::exp: return std::exp(x);
+    case UnaryOp::log: return std::log(x);
+    case UnaryOp::sqrt: return std::sqrt(x);
+    case UnaryOp::reciprocal: return 1.0f / x;
+    case UnaryOp::abs: return std::fabs(x);
+    case UnaryOp::neg: return -x;
+    case UnaryOp::clip: return x != x ? x : (x < p.alpha ? p.alpha : (x > p.beta ? p.beta : x));
+  }
+  return x;
+}
+
+inline void unary_f32(UnaryOp op, UnaryParams p, const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = unary_one(op, p, x[i]);
+}
+
+}  // namespace obol::kernels::reference

@@ -1,0 +1,14 @@
+// FMA-peak loop for the avx2 tier.
+#include <xsimd/xsimd.hpp>
+
+#include "fma_peak.hpp"
+
+namespace obol::kernels {
+
+float fma_peak__avx2(int64_t iters, float seed, int* lanes) {
+  using B = xsimd::batch<float, xsimd::avx2>;
+  *lanes = static_cast<int>(B::size);
+  return fma_peak_loop<B>(iters, seed);
+}
+
+}  // namespace obol::kernels

@@ -1,0 +1,8 @@
+// gemm kernels for the avx2 tier. Compiled with only this tier's flags (cmake/Isa.cmake).
+#include "register.hpp"
+
+namespace obol::kernels {
+
+void register_gemm__avx2(KernelTable& t) { (void)t; }
+
+}  // namespace obol::kernels

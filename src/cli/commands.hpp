@@ -1,0 +1,12 @@
+// The obol command-line tool: one function per subcommand, each registered on the CLI11 app.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace obol::cli {
+
+// Each adds its subcommand to `app`; the callback sets `exit_code`.
+void add_cpu_command(CLI::App& app, int& exit_code);
+void add_demo_command(CLI::App& app, int& exit_code);
+
+}  // namespace obol::cli
