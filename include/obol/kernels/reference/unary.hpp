@@ -4,9 +4,12 @@
 #include <cmath>
 #include <cstdint>
 
+#include "obol/kernels/isa_namespace.hpp"
 #include "obol/kernels/ops.hpp"
 
-namespace obol::kernels::reference {
+namespace obol::kernels {
+OBOL_KERNELS_BEGIN
+namespace reference {
 
 inline float unary_one(UnaryOp op, UnaryParams p, float x) {
   switch (op) {
@@ -36,4 +39,6 @@ inline void unary_f32(UnaryOp op, UnaryParams p, const float* x, float* y, int64
   for (int64_t i = 0; i < n; ++i) y[i] = unary_one(op, p, x[i]);
 }
 
-}  // namespace obol::kernels::reference
+}  // namespace reference
+OBOL_KERNELS_END
+}  // namespace obol::kernels
