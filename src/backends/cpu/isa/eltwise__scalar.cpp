@@ -1,4 +1,6 @@
-// eltwise kernels for the scalar tier. Compiled with only this tier's flags (cmake/Isa.cmake).
+// Elementwise kernels (unary, binary, 2-D transpose) for the scalar tier: the plain-loop references.
+#include "obol/kernels/reference/binary.hpp"
+#include "obol/kernels/reference/transpose.hpp"
 #include "obol/kernels/reference/unary.hpp"
 #include "register.hpp"
 
@@ -8,6 +10,20 @@ void unary_f32__scalar(UnaryOp op, UnaryParams p, const float* x, float* y, int6
   reference::unary_f32(op, p, x, y, n);
 }
 
-void register_eltwise__scalar(KernelTable& t) { t.unary_f32 = &unary_f32__scalar; }
+namespace {
+void binary_f32__scalar(BinaryOp op, const float* a, int64_t a_inc, const float* b, int64_t b_inc, float* y,
+                        int64_t n) {
+  reference::binary_f32(op, a, a_inc, b, b_inc, y, n);
+}
+void transpose_2d_32__scalar(const void* x, int64_t ldx, void* y, int64_t ldy, int64_t rows, int64_t cols) {
+  reference::transpose_2d_32(x, ldx, y, ldy, rows, cols);
+}
+}  // namespace
+
+void register_eltwise__scalar(KernelTable& t) {
+  t.unary_f32 = &unary_f32__scalar;
+  t.binary_f32 = &binary_f32__scalar;
+  t.transpose_2d_32 = &transpose_2d_32__scalar;
+}
 
 }  // namespace obol::kernels
