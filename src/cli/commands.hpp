@@ -8,5 +8,6 @@ namespace obol::cli {
 // Each adds its subcommand to `app`; the callback sets `exit_code`.
 void add_cpu_command(CLI::App& app, int& exit_code);
 void add_demo_command(CLI::App& app, int& exit_code);
+void add_inspect_command(CLI::App& app, int& exit_code);
 
 }  // namespace obol::cli
