@@ -1,0 +1,111 @@
+// obol/graph/executor.hpp — compiling a graph against backends, and running it.
+//
+// CompiledGraph: the graph's nodes in execution order, each placed on a backend and compiled into a
+// Kernel. Immutable once built; every session of a model shares one (and with it the weights and
+// pre-packed weights the kernels hold).
+//
+// Executor: one session's execution state — the arena, the memory plan, the value slots. Not
+// thread-safe: one run at a time per Executor; run many Executors of one CompiledGraph concurrently.
+//
+// Memory: intermediate values live in one arena whose offsets come from plan_memory() over the
+// value lifetimes. The plan is made from the sizes the values actually had, so the first run with
+// new input shapes allocates as it goes and re-plans afterwards; later runs with the same shapes
+// allocate nothing on the heap (run_into with caller-owned outputs), and elementwise kernels write
+// in place over inputs that die at their node.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "obol/backend/backend.hpp"
+#include "obol/core/allocator.hpp"
+#include "obol/graph/graph.hpp"
+
+namespace obol::graph {
+
+// Where a node runs and, if it fell back from a higher-priority backend, why.
+struct NodePlacement {
+  NodeId node = kNoNode;
+  std::string backend;
+  std::string fallback_reason;  // empty when the first backend in the list took it
+};
+
+class CompiledGraph {
+ public:
+  // Places each live node on the first backend in `backends` (priority order) that supports it and
+  // compiles it. With `strict`, any node that does not go to the first backend is an error.
+  // Backends must outlive nothing: kernels are self-contained once created.
+  static Result<std::shared_ptr<const CompiledGraph>> compile(std::shared_ptr<const Graph> graph,
+                                                              const std::vector<backend::Backend*>& backends,
+                                                              bool strict = false);
+
+  const Graph& graph() const noexcept { return *graph_; }
+  const std::vector<NodePlacement>& placement() const noexcept { return placement_; }
+
+  struct Step {
+    NodeId node = kNoNode;
+    std::unique_ptr<backend::Kernel> kernel;
+  };
+  const std::vector<Step>& steps() const noexcept { return steps_; }
+  // Index of the last step that reads each value (-1 if none).
+  const std::vector<int32_t>& last_use() const noexcept { return last_use_; }
+  const std::vector<int32_t>& producer_step() const noexcept { return producer_step_; }
+
+ private:
+  std::shared_ptr<const Graph> graph_;
+  std::vector<Step> steps_;
+  std::vector<NodePlacement> placement_;
+  std::vector<int32_t> last_use_;
+  std::vector<int32_t> producer_step_;
+};
+
+struct ExecutorStats {
+  size_t arena_bytes = 0;
+  int plans_made = 0;             // how often the memory plan was (re)built
+  int last_run_allocations = 0;   // heap allocations made by the executor in the last run
+};
+
+class Executor {
+ public:
+  explicit Executor(std::shared_ptr<const CompiledGraph> compiled,
+                    const Allocator& allocator = Allocator::default_instance());
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  // Runs with one view per graph input (in graph input order); fills `outputs` with newly allocated
+  // tensors, one per graph output. Input dtypes and known dimensions are checked.
+  Status run(const std::vector<TensorView>& inputs, std::vector<Tensor>& outputs);
+  // As run(), writing into caller-owned outputs whose dtype and shape must match what the graph
+  // produces (an error naming the output otherwise).
+  Status run_into(const std::vector<TensorView>& inputs, const std::vector<TensorView>& outputs);
+
+  const ExecutorStats& stats() const noexcept { return stats_; }
+  const CompiledGraph& compiled() const noexcept { return *compiled_; }
+
+ private:
+  class Context;
+  friend class Context;
+  Status run_impl(const std::vector<TensorView>& inputs, const std::vector<TensorView>* user_outputs,
+                  std::vector<Tensor>* owned_outputs);
+  Status check_inputs(const std::vector<TensorView>& inputs) const;
+  void replan();
+
+  std::shared_ptr<const CompiledGraph> compiled_;
+  Allocator allocator_;
+  ExecutorStats stats_;
+
+  std::vector<TensorView> slot_;         // per value: where its data is during a run
+  std::vector<Tensor> dynamic_;          // per value: storage outside the arena
+  std::vector<size_t> observed_bytes_;   // per value: bytes it needed in the last run
+  std::vector<size_t> plan_offset_;      // per value: arena offset, SIZE_MAX if unplanned
+  std::vector<size_t> plan_bytes_;       // per value: bytes reserved at that offset
+  std::vector<char> output_index_set_;   // per value: is a graph output
+  Tensor arena_;
+  Tensor scratch_;
+  bool plan_stale_ = true;
+};
+
+}  // namespace obol::graph
