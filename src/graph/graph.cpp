@@ -239,7 +239,7 @@ Status Graph::validate() const {
       OBOL_CHECK_OR_RETURN(in >= 0 && in < value_count(), internal, "graph", node.describe(), ": input id ", in,
                            " is out of range");
       const Value& v = values_[static_cast<size_t>(in)];
-      OBOL_CHECK_OR_RETURN(v.is_graph_input || v.constant || producer[static_cast<size_t>(in)] != kNoNode,
+      OBOL_CHECK_OR_RETURN(v.is_graph_input || v.constant || v.is_outer_scope || producer[static_cast<size_t>(in)] != kNoNode,
                            invalid_argument, "graph", node.describe(), ": input '", v.name,
                            "' is not a graph input, an initializer or any node's output");
     }
@@ -248,7 +248,7 @@ Status Graph::validate() const {
     OBOL_CHECK_OR_RETURN(out >= 0 && out < value_count(), internal, "graph", "graph output id ", out,
                          " is out of range");
     const Value& v = values_[static_cast<size_t>(out)];
-    OBOL_CHECK_OR_RETURN(v.is_graph_input || v.constant || producer[static_cast<size_t>(out)] != kNoNode,
+    OBOL_CHECK_OR_RETURN(v.is_graph_input || v.constant || v.is_outer_scope || producer[static_cast<size_t>(out)] != kNoNode,
                          invalid_argument, "graph", "graph output '", v.name, "' is never produced");
   }
   auto order = topological_order();

@@ -66,6 +66,8 @@ struct Value {
   std::shared_ptr<const ConstantData> constant;  // set for initializers and folded constants
   bool is_graph_input = false;
   bool is_graph_output = false;
+  // In a subgraph (If/Loop/Scan body): a value of an enclosing graph, bound by name at run time.
+  bool is_outer_scope = false;
 };
 
 class Graph;

@@ -1,0 +1,102 @@
+// obol/obol.hpp — the C++ API: load a model once, run it from as many sessions as you like.
+//
+//   auto model = obol::Model::load("encoder.onnx");            // Result<std::shared_ptr<const Model>>
+//   auto session = obol::Session::create(*model);              // Result<std::unique_ptr<Session>>
+//   std::vector<obol::Tensor> outputs;
+//   obol::Status st = (*session)->run({input_view}, outputs);
+//
+// Model: immutable after loading, shared by reference count, safe to use from any thread. It owns
+// the graph and the weights (memory-mapped from the file, not copied) and caches the compiled
+// kernels (with pre-packed weights) per backend list, so all sessions share them.
+// Session: one run at a time; create one per thread for concurrency. Its memory (the arena) is
+// planned from the shapes it has seen; runs with the same shapes allocate nothing on the heap when
+// outputs are given with run_into().
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "obol/core.hpp"
+#include "obol/graph/executor.hpp"
+#include "obol/graph/graph.hpp"
+
+namespace obol {
+
+// Graph optimisation levels, as in ONNX Runtime. Higher levels include the lower ones.
+enum class OptLevel : int {
+  none = 0,      // run the graph as loaded
+  basic = 1,     // constant folding, dead-code elimination
+  extended = 2,  // + operator fusions (MatMul+Add+activation, Conv+BatchNorm+Relu, LayerNorm, GELU)
+  all = 3,       // + layout and backend-specific rewrites
+};
+
+struct ModelOptions {
+  OptLevel opt_level = OptLevel::all;
+};
+
+struct SessionOptions {
+  // Backends in priority order; "cpu" is appended when missing (it runs every op the loaders accept).
+  std::vector<std::string> backends{"cpu"};
+  // Any node that does not run on the first backend is an error instead of a fallback.
+  bool strict_placement = false;
+};
+
+// A graph input or output as users see it. dims: -1 for a dimension not known until run time,
+// with its symbolic name in `symbols` where the model names it.
+struct TensorInfo {
+  std::string name;
+  DType dtype = DType::invalid;
+  std::vector<int64_t> dims;
+  std::vector<std::string> symbols;
+  bool rank_known = false;
+};
+
+class Model {
+ public:
+  // Loads an ONNX file (memory-mapped; weights are not copied).
+  static Result<std::shared_ptr<const Model>> load(const std::string& path, const ModelOptions& options = {});
+  // Adopts a graph built in code (or by another loader).
+  static Result<std::shared_ptr<const Model>> from_graph(std::shared_ptr<graph::Graph> graph,
+                                                         const ModelOptions& options = {});
+
+  const graph::Graph& graph() const noexcept { return *graph_; }
+  std::vector<TensorInfo> inputs() const;
+  std::vector<TensorInfo> outputs() const;
+
+  // The compiled form for a backend list (cached; thread-safe).
+  Result<std::shared_ptr<const graph::CompiledGraph>> compiled(const SessionOptions& options) const;
+
+ private:
+  Model() = default;
+  std::shared_ptr<const graph::Graph> graph_;
+  ModelOptions options_;
+  mutable std::mutex mutex_;
+  mutable std::vector<std::pair<std::string, std::shared_ptr<const graph::CompiledGraph>>> compiled_;
+};
+
+class Session {
+ public:
+  static Result<std::unique_ptr<Session>> create(std::shared_ptr<const Model> model,
+                                                 const SessionOptions& options = {});
+
+  // One view per model input, in model input order; `outputs` receives one new tensor per output.
+  Status run(const std::vector<TensorView>& inputs, std::vector<Tensor>& outputs);
+  // As run(), writing into caller-owned buffers of the exact output dtypes and shapes.
+  Status run_into(const std::vector<TensorView>& inputs, const std::vector<TensorView>& outputs);
+
+  // Which backend runs each node, and why any node fell back.
+  const std::vector<graph::NodePlacement>& placement() const noexcept { return executor_->compiled().placement(); }
+  // A readable table of placement(): "node  op  backend  reason".
+  std::string placement_report() const;
+  const graph::ExecutorStats& stats() const noexcept { return executor_->stats(); }
+  const Model& model() const noexcept { return *model_; }
+
+ private:
+  Session() = default;
+  std::shared_ptr<const Model> model_;
+  std::unique_ptr<graph::Executor> executor_;
+};
+
+}  // namespace obol

@@ -1,0 +1,8 @@
+// CPU kernels: reduce operators.
+#include "common.hpp"
+
+namespace obol::cpu {
+
+void register_reduce(CpuOpRegistry& r) { (void)r; }
+
+}  // namespace obol::cpu

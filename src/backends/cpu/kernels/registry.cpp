@@ -1,0 +1,16 @@
+#include "registry.hpp"
+
+namespace obol::cpu {
+
+const CpuOpRegistry& cpu_op_registry() {
+  static const CpuOpRegistry registry = [] {
+    CpuOpRegistry r;
+#define OBOL_CPU_FAMILY(family) register_##family(r);
+#include "families.def"
+#undef OBOL_CPU_FAMILY
+    return r;
+  }();
+  return registry;
+}
+
+}  // namespace obol::cpu

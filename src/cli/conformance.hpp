@@ -1,0 +1,27 @@
+// Running the ONNX backend test data (the conformance suite) through obol.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "obol/core/status.hpp"
+
+namespace obol::cli {
+
+struct CaseResult {
+  std::string category;  // node, pytorch-converted, pytorch-operator, simple
+  std::string name;      // test_add, ...
+  std::string status;    // pass, fail, skip
+  std::string reason;    // why it failed or was skipped
+  double ms = 0;         // load + run time
+};
+
+// Finds the case directories (those holding model.onnx) under `root`: the data root with category
+// folders, one category folder, or one case folder.
+std::vector<std::pair<std::string, std::string>> find_conformance_cases(const std::string& root);
+
+// Loads and runs one case against all its test_data_set_* folders, comparing with ONNX's backend
+// test tolerances (rtol 1e-3, atol 1e-7; integers and bools exactly).
+CaseResult run_conformance_case(const std::string& category, const std::string& dir);
+
+}  // namespace obol::cli
