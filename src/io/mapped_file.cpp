@@ -15,6 +15,14 @@ MappedFile::~MappedFile() {
   if (data_) munmap(const_cast<uint8_t*>(data_), size_);
 }
 
+void MappedFile::advise(Access access) const noexcept {
+  if (!data_) return;
+  const int advice = access == Access::sparse       ? MADV_RANDOM
+                     : access == Access::sequential ? MADV_SEQUENTIAL
+                                                    : MADV_NORMAL;
+  (void)madvise(const_cast<uint8_t*>(data_), size_, advice);
+}
+
 Result<std::shared_ptr<const MappedFile>> MappedFile::open(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {

@@ -34,6 +34,12 @@ class MappedFile {
   std::string_view bytes() const noexcept { return {reinterpret_cast<const char*>(data_), size_}; }
   const std::string& path() const noexcept { return path_; }
 
+  // Access-pattern hint for the kernel's readahead. `sparse` suits a pass that reads scattered
+  // headers (decoding a model skips over weights); `sequential` suits streaming the weights.
+  // Only a hint: errors are ignored.
+  enum class Access { normal, sparse, sequential };
+  void advise(Access access) const noexcept;
+
  private:
   MappedFile() = default;
   const uint8_t* data_ = nullptr;

@@ -168,7 +168,11 @@ Result<OnnxModel> load_onnx_file(const std::string& path, const LoadOptions& opt
   storage->files.push_back(*mapped);
   const io::MappedFile& f = **mapped;
   const std::string dir = options.external_data_dir.empty() ? parent_dir(path) : options.external_data_dir;
+  // Decoding touches only the bytes around each field and skips over weights; without this hint a
+  // cold file would be read ahead around every tensor header.
+  f.advise(io::MappedFile::Access::sparse);
   auto model = ModelLoader::load(f.data(), f.size(), std::move(storage), dir, options);
+  f.advise(io::MappedFile::Access::normal);
   if (!model) return Status(model.status().code(), model.status().message() + " (in '" + path + "')");
   return model;
 }
