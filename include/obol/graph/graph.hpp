@@ -98,6 +98,10 @@ struct Node {
   std::vector<ValueId> inputs;   // kNoValue for an omitted optional input
   std::vector<ValueId> outputs;  // kNoValue for an omitted optional output
   std::vector<Attribute> attributes;
+  // If/Loop/Scan: the last `implicit_inputs` entries of `inputs` are values of this graph that the
+  // node's subgraphs read by name (is_outer_scope values there). They are inputs like any other, so
+  // liveness and memory planning see them.
+  int implicit_inputs = 0;
   bool removed = false;  // set by passes; dropped by compact()
 
   const Attribute* find_attribute(std::string_view name) const noexcept;

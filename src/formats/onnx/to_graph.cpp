@@ -1,4 +1,5 @@
 // ONNX ModelProto -> obol graph IR.
+#include <algorithm>
 #include <cstring>
 #include <unordered_map>
 
@@ -96,6 +97,14 @@ class Importer {
     return t;
   }
 
+  static void collect_outer(const graph::Graph& sg, std::vector<std::string>& names) {
+    for (int32_t v = 0; v < sg.value_count(); ++v) {
+      const graph::Value& val = sg.value(v);
+      if (val.is_outer_scope && std::find(names.begin(), names.end(), val.name) == names.end())
+        names.push_back(val.name);
+    }
+  }
+
   bool defined_in_ancestors(const std::string& name) const {
     for (const Importer* p = parent_; p; p = p->parent_)
       if (p->names_.count(name)) return true;
@@ -139,6 +148,16 @@ class Importer {
       auto attr = convert_attribute(a, n.name);
       if (!attr.is_ok()) return attr.status();
       n.attributes.push_back(std::move(attr.value()));
+    }
+    // Names the subgraphs capture from this scope become trailing implicit inputs.
+    std::vector<std::string> captured;
+    for (const graph::Attribute& a : n.attributes) {
+      if (a.g) collect_outer(*a.g, captured);
+      for (const auto& sg : a.graphs) collect_outer(*sg, captured);
+    }
+    for (const std::string& name : captured) {
+      n.inputs.push_back(lookup(name));
+      ++n.implicit_inputs;
     }
     g_->add_node(std::move(n));
     return Status::ok();
