@@ -189,6 +189,8 @@ struct ModelProto {
 struct LoadOptions {
   // Directory that external-data locations are relative to. load_onnx_file() uses the model's
   // own directory when this is empty; load_onnx_bytes() refuses external data when it is empty.
+  // Locations are checked lexically (relative, no ".."); symbolic links inside the directory are
+  // followed, so whoever can write to it decides what is read.
   std::string external_data_dir;
   // Whether to resolve (map and bounds-check) external data while loading. When false, external
   // tensors keep external_resolved == false and tensor_data() refuses them.
