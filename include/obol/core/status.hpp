@@ -138,10 +138,11 @@ class [[nodiscard]] Result {
 #define OBOL_CONCAT_INNER_(a, b) a##b
 #define OBOL_CONCAT_(a, b) OBOL_CONCAT_INNER_(a, b)
 
-// Returns the Status of `expr` from the enclosing function if it is an error.
-#define OBOL_RETURN_IF_ERROR(expr)                         \
-  do {                                                     \
-    ::obol::Status obol_status_tmp_ = (expr);              \
+// Returns the Status of the expression from the enclosing function if it is an error. (Variadic so
+// that template argument lists with commas need no extra parentheses.)
+#define OBOL_RETURN_IF_ERROR(...)                           \
+  do {                                                      \
+    ::obol::Status obol_status_tmp_ = (__VA_ARGS__);        \
     if (!obol_status_tmp_.is_ok()) return obol_status_tmp_; \
   } while (0)
 
@@ -152,8 +153,8 @@ class [[nodiscard]] Result {
   } while (0)
 
 // Declares `lhs` from a Result expression, or returns its Status.
-#define OBOL_ASSIGN_OR_RETURN(lhs, expr) \
-  OBOL_ASSIGN_OR_RETURN_IMPL_(OBOL_CONCAT_(obol_result_, __LINE__), lhs, expr)
+#define OBOL_ASSIGN_OR_RETURN(lhs, ...) \
+  OBOL_ASSIGN_OR_RETURN_IMPL_(OBOL_CONCAT_(obol_result_, __LINE__), lhs, (__VA_ARGS__))
 #define OBOL_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                                \
   if (!tmp.is_ok()) return tmp.status();            \
