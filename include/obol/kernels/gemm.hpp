@@ -30,6 +30,9 @@
 #include "obol/kernels/cpu.hpp"
 #include "obol/kernels/isa_namespace.hpp"
 
+#ifndef OBOL_GEMV_STREAMS
+#define OBOL_GEMV_STREAMS 4
+#endif
 namespace obol::kernels {
 OBOL_KERNELS_BEGIN
 namespace gemm {
@@ -143,6 +146,13 @@ void microkernel(int64_t kc, const float* __restrict a, const float* __restrict 
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) acc[r][v] = V(0.0f);
 
+  // C is only touched after the K loop; start bringing its rows in now.
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
+    __builtin_prefetch(c + r * ldc);
+    __builtin_prefetch(c + r * ldc + NR - 1);
+  }
+#pragma GCC unroll 4
   for (int64_t k = 0; k < kc; ++k) {
     V bv[NV];
 #pragma GCC unroll 8
@@ -407,47 +417,61 @@ void gemv_epilogue(const SgemmArgs& g, const Services& svc, const float* y, int6
   if (g.act != UnaryOp::identity) svc.unary(g.act, g.act_params, c, c, n);
 }
 
-// Packed B: each NR panel is a contiguous stream per K block; four k-interleaved accumulator sets
-// hide the FMA latency.
-template <class Cfg>
-void gemv_packed_range(const SgemmArgs& g, const Services& svc, const float* packed_b, int64_t p0, int64_t p1) {
+// Packed B, panels [p0, p1) of one K block, S panels at a time: panel p, p + L, p + 2L, ... so the
+// thread reads S separate contiguous streams at once. One core's DRAM bandwidth is bound by the
+// misses it has in flight, and several streams keep more of them going than one.
+template <class Cfg, int S>
+void gemv_packed_streams(const float* a, int64_t a_inc, const float* b_block, int64_t kc, float* y, int64_t p0,
+                         int64_t count, int64_t stride, bool first) {
   using V = typename Cfg::Batch;
-  constexpr int NR = Cfg::NR, NV = Cfg::NV, W = Cfg::W, KC = Cfg::KC;
-  constexpr int U = 4;
-  const int64_t n_padded = ceil_div<int64_t>(g.N, NR) * NR;
-  const int64_t a_inc = g.trans_a ? g.lda : 1;
-  alignas(64) float y[NR];
-  for (int64_t p = p0; p < p1; ++p) {
-    V acc[U][NV];
-#pragma GCC unroll 4
-    for (int u = 0; u < U; ++u)
+  constexpr int NR = Cfg::NR, NV = Cfg::NV, W = Cfg::W;
+  for (int64_t i = 0; i < count; ++i) {
+    const float* b[S];
+    float* yp[S];
 #pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v) acc[u][v] = V(0.0f);
-    for (int64_t pc = 0; pc < g.K; pc += KC) {
-      const int64_t kc = min_of<int64_t>(KC, g.K - pc);
-      const float* b = packed_b + pc * n_padded + p * kc * NR;
-      const float* a = g.A + pc * a_inc;
-      int64_t k = 0;
-      for (; k + U <= kc; k += U) {
-#pragma GCC unroll 4
-        for (int u = 0; u < U; ++u) {
-          const V av(a[(k + u) * a_inc]);
+    for (int s = 0; s < S; ++s) {
+      b[s] = b_block + (p0 + i + s * stride) * kc * NR;
+      yp[s] = y + (i + s * stride) * NR;
+    }
+    V acc[S][NV];
 #pragma GCC unroll 8
-          for (int v = 0; v < NV; ++v)
-            acc[u][v] = xsimd::fma(av, V::load_aligned(b + (k + u) * NR + v * W), acc[u][v]);
-        }
-      }
-      for (; k < kc; ++k) {
-        const V av(a[k * a_inc]);
+    for (int s = 0; s < S; ++s)
 #pragma GCC unroll 8
-        for (int v = 0; v < NV; ++v) acc[0][v] = xsimd::fma(av, V::load_aligned(b + k * NR + v * W), acc[0][v]);
-      }
+      for (int v = 0; v < NV; ++v) acc[s][v] = first ? V(0.0f) : V::load_aligned(yp[s] + v * W);
+    for (int64_t k = 0; k < kc; ++k) {
+      const V av(a[k * a_inc]);
+#pragma GCC unroll 8
+      for (int s = 0; s < S; ++s)
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v) acc[s][v] = xsimd::fma(av, V::load_aligned(b[s] + k * NR + v * W), acc[s][v]);
     }
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) ((acc[0][v] + acc[1][v]) + (acc[2][v] + acc[3][v])).store_aligned(y + v * W);
-    const int64_t j0 = p * NR;
-    gemv_epilogue<Cfg>(g, svc, y, j0, min_of<int64_t>(NR, g.N - j0));
+    for (int s = 0; s < S; ++s)
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) acc[s][v].store_aligned(yp[s] + v * W);
   }
+}
+
+// Packed B, panels [p0, p1): walks each K block of the packed weights, keeping the running sums of
+// this thread's columns in y (L1/L2-resident).
+template <class Cfg>
+void gemv_packed_range(const SgemmArgs& g, const Services& svc, const float* packed_b, float* y, int64_t p0,
+                       int64_t p1) {
+  constexpr int NR = Cfg::NR, KC = Cfg::KC;
+  constexpr int S = OBOL_GEMV_STREAMS;
+  const int64_t n_padded = ceil_div<int64_t>(g.N, NR) * NR;
+  const int64_t a_inc = g.trans_a ? g.lda : 1;
+  const int64_t panels = p1 - p0, per_stream = panels / S, rest = panels - per_stream * S;
+  for (int64_t pc = 0; pc < g.K; pc += KC) {
+    const int64_t kc = min_of<int64_t>(KC, g.K - pc);
+    const float* a = g.A + pc * a_inc;
+    const float* block = packed_b + pc * n_padded;
+    gemv_packed_streams<Cfg, S>(a, a_inc, block, kc, y, p0, per_stream, per_stream, pc == 0);
+    gemv_packed_streams<Cfg, 1>(a, a_inc, block, kc, y + per_stream * S * NR, p0 + per_stream * S, rest, 0,
+                                pc == 0);
+  }
+  const int64_t j0 = p0 * NR;
+  gemv_epilogue<Cfg>(g, svc, y, j0, min_of<int64_t>(g.N, p1 * NR) - j0);
 }
 
 // Unpacked B, not transposed: y += a[k] * B[k, :] row by row, so every row of B is read once,
@@ -500,7 +524,7 @@ void gemv_dots_range(const SgemmArgs& g, const Services& svc, float* y, int64_t 
   const float* a = g.A;
   float* a_dense = nullptr;
   if (a_inc != 1) {  // gather the strided A column once so the dots stream it
-    a_dense = y + ((n + 15) / 16) * 16;
+    a_dense = y + ceil_div<int64_t>(n, Cfg::NR) * Cfg::NR;
     for (int64_t k = 0; k < g.K; ++k) a_dense[k] = g.A[k * a_inc];
     a = a_dense;
   }
@@ -559,18 +583,16 @@ void gemv_task(void* ctx, int64_t t) {
   const int64_t npanels = ceil_div<int64_t>(g.N, NR);
   const int64_t p0 = npanels * t / job.tasks, p1 = npanels * (t + 1) / job.tasks;
   if (p0 >= p1) return;
-  if (job.packed_b) {
-    gemv_packed_range<Cfg>(g, *job.svc, job.packed_b, p0, p1);
-    return;
-  }
   const int64_t j0 = p0 * NR, n = min_of<int64_t>(g.N, p1 * NR) - j0;
-  const size_t floats = static_cast<size_t>((n + 15) / 16 * 16) + (g.trans_b ? static_cast<size_t>(g.K) : 0);
+  const size_t floats = static_cast<size_t>((p1 - p0) * NR) + (g.trans_b ? static_cast<size_t>(g.K) : 0);
   float* y = job.svc->scratch(0, floats * sizeof(float));
   if (!y) {
-    slow_block<Cfg>(g, nullptr, *job.svc, 0, 1, j0, j0 + n);
+    slow_block<Cfg>(g, job.packed_b, *job.svc, 0, 1, j0, j0 + n);
     return;
   }
-  if (g.trans_b)
+  if (job.packed_b)
+    gemv_packed_range<Cfg>(g, *job.svc, job.packed_b, y, p0, p1);
+  else if (g.trans_b)
     gemv_dots_range<Cfg>(g, *job.svc, y, j0, n);
   else
     gemv_rows_range<Cfg>(g, *job.svc, y, j0, n);
