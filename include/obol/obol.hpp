@@ -21,16 +21,11 @@
 #include "obol/core.hpp"
 #include "obol/graph/executor.hpp"
 #include "obol/graph/graph.hpp"
+#include "obol/graph/passes.hpp"
 
 namespace obol {
 
-// Graph optimisation levels, as in ONNX Runtime. Higher levels include the lower ones.
-enum class OptLevel : int {
-  none = 0,      // run the graph as loaded
-  basic = 1,     // constant folding, dead-code elimination
-  extended = 2,  // + operator fusions (MatMul+Add+activation, Conv+BatchNorm+Relu, LayerNorm, GELU)
-  all = 3,       // + layout and backend-specific rewrites
-};
+using graph::OptLevel;  // none, basic, extended, all (obol/graph/passes.hpp)
 
 struct ModelOptions {
   OptLevel opt_level = OptLevel::all;
@@ -62,6 +57,8 @@ class Model {
                                                          const ModelOptions& options = {});
 
   const graph::Graph& graph() const noexcept { return *graph_; }
+  // What the load-time passes did.
+  const graph::PassReport& pass_report() const noexcept { return pass_report_; }
   std::vector<TensorInfo> inputs() const;
   std::vector<TensorInfo> outputs() const;
 
@@ -72,6 +69,7 @@ class Model {
   Model() = default;
   std::shared_ptr<const graph::Graph> graph_;
   ModelOptions options_;
+  graph::PassReport pass_report_;
   mutable std::mutex mutex_;
   mutable std::vector<std::pair<std::string, std::shared_ptr<const graph::CompiledGraph>>> compiled_;
 };

@@ -39,8 +39,9 @@ Result<std::shared_ptr<const Model>> Model::from_graph(std::shared_ptr<graph::Gr
   OBOL_CHECK_OR_RETURN(graph != nullptr, invalid_argument, "model", "no graph given");
   OBOL_RETURN_IF_ERROR(graph->validate());
   graph->remove_dead_nodes();
-  graph->compact();
+  OBOL_ASSIGN_OR_RETURN(graph::PassReport report, graph::optimize(*graph, options.opt_level));
   auto m = std::shared_ptr<Model>(new Model());
+  m->pass_report_ = std::move(report);
   m->graph_ = std::move(graph);
   m->options_ = options;
   return std::shared_ptr<const Model>(std::move(m));

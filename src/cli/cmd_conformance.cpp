@@ -18,6 +18,7 @@ void add_conformance_command(CLI::App& app, int& exit_code) {
     std::string dir = "/usr/share/libonnx-testdata/data";
     std::string json, expected, write_expected, filter;
     bool verbose = false;
+    double min_pass_percent = 0;
   };
   auto a = std::make_shared<Args>();
   cmd->add_option("dir", a->dir, "Test data root, a category folder or one case folder")->capture_default_str();
@@ -26,6 +27,9 @@ void add_conformance_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--write-expected", a->write_expected, "Write the passing cases to this file");
   cmd->add_option("--filter", a->filter, "Only cases whose category/name contains this text");
   cmd->add_flag("-v,--verbose", a->verbose, "Print every case, not only failures");
+  cmd->add_option("--min-pass-percent", a->min_pass_percent,
+                  "Exit 1 if any category passes fewer than this share of the cases it runs (skips excluded)")
+      ->check(CLI::Range(0.0, 100.0));
   cmd->callback([a, &exit_code] {
     const auto cases = find_conformance_cases(a->dir);
     if (cases.empty()) {
@@ -52,8 +56,13 @@ void add_conformance_command(CLI::App& app, int& exit_code) {
     std::printf("\n%-20s %6s %6s %6s %8s\n", "category", "pass", "fail", "skip", "pass %");
     for (const auto& [category, t] : tally) {
       const int run = t.pass + t.fail;
-      std::printf("%-20s %6d %6d %6d %7.1f%%\n", category.c_str(), t.pass, t.fail, t.skip,
-                  run ? 100.0 * t.pass / run : 0.0);
+      const double pct = run ? 100.0 * t.pass / run : 100.0;
+      std::printf("%-20s %6d %6d %6d %7.1f%%\n", category.c_str(), t.pass, t.fail, t.skip, pct);
+      if (pct < a->min_pass_percent) {
+        std::printf("category %s passes %.1f%%, below the required %.1f%%\n", category.c_str(), pct,
+                    a->min_pass_percent);
+        exit_code = 1;
+      }
     }
     if (!a->json.empty()) {
       nlohmann::json j = nlohmann::json::array();
