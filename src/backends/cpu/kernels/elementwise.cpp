@@ -1,8 +1,13 @@
-// CPU kernels: elementwise operators.
-#include "common.hpp"
+// CPU kernels: elementwise operators. The family is split by kind into elementwise_unary.cpp,
+// elementwise_binary.cpp and elementwise_misc.cpp.
+#include "elementwise_util.hpp"
 
 namespace obol::cpu {
 
-void register_elementwise(CpuOpRegistry& r) { (void)r; }
+void register_elementwise(CpuOpRegistry& r) {
+  register_elementwise_unary(r);
+  register_elementwise_binary(r);
+  register_elementwise_misc(r);
+}
 
 }  // namespace obol::cpu
