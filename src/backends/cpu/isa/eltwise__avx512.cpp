@@ -1,7 +1,9 @@
 // Elementwise kernels (unary, binary, 2-D transpose) for the avx512 tier. Compiled with only this
 // tier's flags (cmake/Isa.cmake); it only instantiates the Arch-templated bodies.
-// GCC 12 reports its own _mm512_undefined_ps() idiom (avx512fintrin.h) as maybe-uninitialized.
+// GCC 12 reports its own _mm512_undefined_*() idiom (avx512fintrin.h) as (maybe-)uninitialized,
+// depending on the optimisation level.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include "obol/kernels/binary.hpp"
 #include "obol/kernels/transpose.hpp"
 #include "obol/kernels/unary.hpp"
