@@ -128,7 +128,7 @@ Status Reader::read_int32(const Field& f, const char* name, int32_t* out) {
 Status Reader::read_float(const Field& f, const char* name, float* out) {
   OBOL_RETURN_IF_ERROR(expect(f, name, WireType::fixed32));
   if (end_ - p_ < 4) return error(name, offset(), "truncated fixed32");
-  std::memcpy(out, p_, 4);  // little-endian hosts only (checked in onnx_tensor.cpp)
+  std::memcpy(out, p_, 4);  // little-endian hosts only (static_assert in tensor.cpp)
   p_ += 4;
   return Status::ok();
 }
