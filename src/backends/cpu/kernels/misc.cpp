@@ -1,8 +1,10 @@
-// CPU kernels: misc operators.
+// CPU kernels: operators that belong to no larger family (image resizing, ...).
 #include "common.hpp"
 
 namespace obol::cpu {
 
-void register_misc(CpuOpRegistry& r) { (void)r; }
+void register_resize(CpuOpRegistry& r);
+
+void register_misc(CpuOpRegistry& r) { register_resize(r); }
 
 }  // namespace obol::cpu
