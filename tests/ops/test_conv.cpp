@@ -379,3 +379,16 @@ TEST_CASE("ConvInteger subtracts zero points and pads with them", "[ops][conv]")
   CHECK(std::vector<int32_t>(got.begin(), got.begin() + 16) == c0);
   CHECK(std::vector<int32_t>(got.begin() + 16, got.end()) == c1);
 }
+
+TEST_CASE("QLinearConv adds the int32 bias and rounds half to even", "[ops][conv]") {
+  std::vector<obol::Tensor> out;
+  // y = ((2 x + 1) * 0.5) - 1 for x = 1..4: 0.5, 1.5, 2.5, 3.5 round to 0, 2, 2, 4.
+  REQUIRE(run_node(OpKind::QLinearConv,
+                   {in<uint8_t>({1, 1, 2, 2}, {1, 2, 3, 4}), in<float>({}, {1.0f}), in<uint8_t>({}, {0}),
+                    in<int8_t>({1, 1, 1, 1}, {2}), in<float>({}, {0.5f}), in<int8_t>({}, {0}), in<float>({}, {1.0f}),
+                    in<int8_t>({}, {-1}), in<int32_t>({1}, {1})},
+                   {}, out, 10)
+              .is_ok());
+  REQUIRE(out[0].dtype() == DType::i8);
+  CHECK(values<int8_t>(out[0]) == std::vector<int8_t>{0, 2, 2, 4});
+}

@@ -365,3 +365,22 @@ TEST_CASE("Einsum rejects malformed equations", "[ops][matmul][einsum]") {
   REQUIRE_FALSE(st.is_ok());
   CHECK_THAT(st.message(), Catch::Contains("appears in no input"));
 }
+
+TEST_CASE("QLinearMatMul requantizes with rounding and saturation", "[ops][matmul]") {
+  std::vector<obol::Tensor> out;
+  // a = {2, 4} * 0.5, b = {10, 20} * 0.1: y = 5 = (13 - 3) * 0.5.
+  REQUIRE(run_node(OpKind::QLinearMatMul,
+                   {in<uint8_t>({1, 2}, {2, 4}), in<float>({}, {0.5f}), in<uint8_t>({}, {0}), in<uint8_t>({2, 1}, {10, 20}),
+                    in<float>({}, {0.1f}), in<uint8_t>({}, {0}), in<float>({}, {0.5f}), in<uint8_t>({}, {3})},
+                   {}, out, 10)
+              .is_ok());
+  REQUIRE(out[0].dtype() == DType::u8);
+  CHECK(values<uint8_t>(out[0]) == std::vector<uint8_t>{13});
+  // int8 output saturates; per-column b scales.
+  REQUIRE(run_node(OpKind::QLinearMatMul,
+                   {in<int8_t>({1, 1}, {100}), in<float>({}, {1.0f}), in<int8_t>({}, {0}), in<int8_t>({1, 2}, {100, -1}),
+                    in<float>({2}, {1.0f, 0.5f}), in<int8_t>({}, {0}), in<float>({}, {1.0f}), in<int8_t>({}, {0})},
+                   {}, out, 10)
+              .is_ok());
+  CHECK(values<int8_t>(out[0]) == std::vector<int8_t>{127, -50});
+}

@@ -389,6 +389,7 @@ void register_conv(CpuOpRegistry& r) {
   r.add(graph::OpKind::Conv, &make_conv);
   r.add(graph::OpKind::ConvTranspose, &make_conv_transpose);
   r.add(graph::OpKind::ConvInteger, &make_conv_integer);
+  r.add(graph::OpKind::QLinearConv, &make_qlinear_conv);
 }
 
 }  // namespace obol::cpu

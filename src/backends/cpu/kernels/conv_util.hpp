@@ -12,6 +12,7 @@ namespace obol::cpu {
 
 Result<std::unique_ptr<backend::Kernel>> make_conv_transpose(const graph::Graph& g, const graph::Node& node);
 Result<std::unique_ptr<backend::Kernel>> make_conv_integer(const graph::Graph& g, const graph::Node& node);
+Result<std::unique_ptr<backend::Kernel>> make_qlinear_conv(const graph::Graph& g, const graph::Node& node);
 
 enum class AutoPad { notset, same_upper, same_lower, valid };
 

@@ -1,6 +1,8 @@
 // CPU kernels: MatMul, Gemm, MatMulInteger (Einsum lives in matmul_einsum.cpp).
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "matmul_util.hpp"
 
@@ -445,9 +447,75 @@ Result<std::unique_ptr<backend::Kernel>> make_matmul_integer(const graph::Graph&
   });
 }
 
+// --- QLinearMatMul ---------------------------------------------------------------------------------
+
+// A float scale: one value, or `per` of them.
+Result<std::vector<float>> read_scale(const graph::Node& node, const TensorView& t, int64_t per, const char* what) {
+  if (t.dtype() != DType::f32)
+    return node_error(StatusCode::invalid_argument, node, what, " must be float32, found ", dtype_name(t.dtype()));
+  if (t.numel() != 1 && t.numel() != per)
+    return node_error(StatusCode::invalid_argument, node, what, " must have 1 or ", per, " elements, found shape ",
+                      t.shape().to_string());
+  return std::vector<float>(t.data_as<const float>(), t.data_as<const float>() + t.numel());
+}
+
+// y = saturate(round(acc * scale + zero_point)) in the rounding numpy's rint uses (half to even).
+template <class T>
+T requantize(int32_t acc, float scale, int32_t zero_point) {
+  const double v = std::nearbyint(static_cast<double>(acc) * static_cast<double>(scale) + zero_point);
+  const double lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
+  return static_cast<T>(std::min(hi, std::max(lo, v)));
+}
+
+Result<std::unique_ptr<backend::Kernel>> make_qlinear_matmul(const graph::Graph&, const graph::Node& node) {
+  OBOL_RETURN_IF_ERROR(check_arity(node, 8, 8, 1, 1));
+  return make_kernel([nref = node_ref(node)](backend::KernelContext& ctx) -> Status {
+    const TensorView& a = ctx.input(0);
+    const TensorView& b = ctx.input(3);
+    for (const TensorView* t : {&a, &b})
+      if (t->dtype() != DType::u8 && t->dtype() != DType::i8)
+        return node_error(StatusCode::invalid_argument, nref, "a and b must be uint8 or int8, found ",
+                          dtype_name(a.dtype()), " and ", dtype_name(b.dtype()));
+    OBOL_ASSIGN_OR_RETURN(const MatMulShape s, matmul_shape(nref, a.shape(), b.shape()));
+    OBOL_ASSIGN_OR_RETURN(const std::vector<float> sa, read_scale(nref, ctx.input(1), s.M, "a_scale"));
+    OBOL_ASSIGN_OR_RETURN(const std::vector<float> sb, read_scale(nref, ctx.input(4), s.N, "b_scale"));
+    OBOL_ASSIGN_OR_RETURN(const std::vector<float> sy, read_scale(nref, ctx.input(6), s.M, "y_scale"));
+    OBOL_ASSIGN_OR_RETURN(const std::vector<int32_t> za,
+                          read_zero_point(nref, ctx, 2, a.dtype(), s.M, "a_zero_point", "rows of a"));
+    OBOL_ASSIGN_OR_RETURN(const std::vector<int32_t> zb,
+                          read_zero_point(nref, ctx, 5, b.dtype(), s.N, "b_zero_point", "columns of b"));
+    const DType yt = ctx.input(7).dtype();
+    if (yt != DType::u8 && yt != DType::i8)
+      return node_error(StatusCode::invalid_argument, nref, "y_zero_point must be uint8 or int8, found ", dtype_name(yt));
+    OBOL_ASSIGN_OR_RETURN(const std::vector<int32_t> zy, read_zero_point(nref, ctx, 7, yt, s.M, "y_zero_point", "rows of a"));
+    OBOL_ASSIGN_OR_RETURN(TensorView y, ctx.output(0, yt, s.out));
+    OBOL_ASSIGN_OR_RETURN(void* mem, ctx.scratch(std::max<size_t>(64, static_cast<size_t>(y.numel()) * sizeof(int32_t))));
+    auto* acc = static_cast<int32_t*>(mem);
+    const bool au = a.dtype() == DType::u8, bu = b.dtype() == DType::u8;
+    if (au && bu) matmul_integer(s, a.data_as<const uint8_t>(), b.data_as<const uint8_t>(), za, zb, acc);
+    else if (au) matmul_integer(s, a.data_as<const uint8_t>(), b.data_as<const int8_t>(), za, zb, acc);
+    else if (bu) matmul_integer(s, a.data_as<const int8_t>(), b.data_as<const uint8_t>(), za, zb, acc);
+    else matmul_integer(s, a.data_as<const int8_t>(), b.data_as<const int8_t>(), za, zb, acc);
+    const int64_t rows = s.batches * s.M;
+    for (int64_t r = 0; r < rows; ++r) {
+      const size_t i = static_cast<size_t>(r % std::max<int64_t>(1, s.M));
+      const float sai = sa.size() == 1 ? sa[0] : sa[i], syi = sy.size() == 1 ? sy[0] : sy[i];
+      const int32_t zyi = zy.size() == 1 ? zy[0] : zy[i];
+      for (int64_t j = 0; j < s.N; ++j) {
+        const float scale = sai * (sb.size() == 1 ? sb[0] : sb[static_cast<size_t>(j)]) / syi;
+        const int32_t v = acc[r * s.N + j];
+        if (yt == DType::u8) y.data_as<uint8_t>()[r * s.N + j] = requantize<uint8_t>(v, scale, zyi);
+        else y.data_as<int8_t>()[r * s.N + j] = requantize<int8_t>(v, scale, zyi);
+      }
+    }
+    return Status::ok();
+  });
+}
+
 }  // namespace
 
 void register_matmul(CpuOpRegistry& r) {
+  r.add(graph::OpKind::QLinearMatMul, &make_qlinear_matmul);
   r.add(graph::OpKind::MatMul, &make_matmul);
   r.add(graph::OpKind::Gemm, &make_gemm);
   r.add(graph::OpKind::MatMulInteger, &make_matmul_integer);
