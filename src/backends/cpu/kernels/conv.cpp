@@ -252,16 +252,14 @@ Status conv_f32(backend::KernelContext& ctx, const kernels::KernelTable& kt, con
   const bool pointwise = g.kvol == 1 && g.pad[0] == 0 && g.pad[1] == 0 && g.pad[2] == 0 && g.stride[0] == 1 &&
                          g.stride[1] == 1 && g.stride[2] == 1 && P == g.in_size;
   const int64_t threads = max_threads();
-  // Chunks of output pixels whose im2col stays around 256 KB; smaller when that leaves threads idle.
-  int64_t pc = std::clamp<int64_t>((int64_t{1} << 16) / std::max<int64_t>(1, Ckk), 32, 1024);
-  pc = std::min(pc, P);
+  // Chunks of output pixels whose im2col stays around 256 KB, one thread each when there are enough
+  // of them; otherwise (small images, many channels) whole images, so each sgemm is large enough to
+  // thread by itself.
+  int64_t pc = std::min(P, std::clamp<int64_t>((int64_t{1} << 16) / std::max<int64_t>(1, Ckk), 32, 1024));
   const int64_t images = g.N * g.group;
-  if (images * ((P + pc - 1) / pc) < threads) {
-    const int64_t per_image = (threads + images - 1) / images;
-    pc = std::max<int64_t>(std::min<int64_t>(16, P), (P + per_image - 1) / per_image);
-  }
+  const bool task_parallel = images * ((P + pc - 1) / pc) >= threads;
+  if (!task_parallel && Ckk * P <= (int64_t{1} << 22)) pc = P;
   const int64_t chunks = (P + pc - 1) / pc, tasks = images * chunks;
-  const bool task_parallel = tasks >= threads;
   const int64_t workers = task_parallel ? std::min(threads, tasks) : 1;
 
   ScratchCarver sc;
