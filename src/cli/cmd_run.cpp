@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/conformance.hpp"
 #include "obol/io/tensor_file.hpp"
 #include "obol/obol.hpp"
 
@@ -24,7 +25,7 @@ std::string safe_file_name(const std::string& name, size_t index) {
 }
 
 int run_model(const std::string& model_path, const std::vector<std::string>& input_specs, const std::string& out_dir,
-              const std::string& format, int repeat) {
+              const std::string& format, int repeat, const std::vector<std::string>& expect_specs) {
   auto model = Model::load(model_path);
   if (!model.is_ok()) {
     std::fprintf(stderr, "obol run: %s\n", model.status().message().c_str());
@@ -105,7 +106,31 @@ int run_model(const std::string& model_path, const std::vector<std::string>& inp
     std::printf("\n");
   }
   std::printf("run time: %.3f ms (best of %d)\n", best_ms, repeat);
-  return 0;
+  int mismatches = 0;
+  for (const std::string& spec : expect_specs) {
+    const size_t eq = spec.find('=');
+    if (eq == std::string::npos) {
+      std::fprintf(stderr, "obol run: --expect %s: expected NAME=FILE\n", spec.c_str());
+      return 1;
+    }
+    const std::string name = spec.substr(0, eq);
+    size_t k = out_info.size();
+    for (size_t i = 0; i < out_info.size(); ++i)
+      if (out_info[i].name == name) k = i;
+    if (k >= out_info.size()) {
+      std::fprintf(stderr, "obol run: --expect %s: the model has no output '%s'\n", spec.c_str(), name.c_str());
+      return 1;
+    }
+    auto want = io::read_tensor_file(spec.substr(eq + 1));
+    if (!want.is_ok()) {
+      std::fprintf(stderr, "obol run: %s\n", want.status().message().c_str());
+      return 1;
+    }
+    const std::string diff = compare_tensors(outputs[k].view(), want->tensor.view(), name);
+    std::printf("expect %-17s %s\n", name.c_str(), diff.empty() ? "ok" : diff.c_str());
+    if (!diff.empty()) ++mismatches;
+  }
+  return mismatches ? 3 : 0;
 }
 
 }  // namespace
@@ -116,14 +141,17 @@ void add_run_command(CLI::App& app, int& exit_code) {
     std::string model, out_dir, format = "npy";
     std::vector<std::string> inputs;
     int repeat = 1;
+    std::vector<std::string> expect;
   };
   auto a = std::make_shared<Args>();
   cmd->add_option("model", a->model, "ONNX model file")->required();
   cmd->add_option("-i,--input", a->inputs, "NAME=FILE (.npy or .pb); FILE alone fills the next input in order");
   cmd->add_option("-o,--output-dir", a->out_dir, "Write each output to DIR/<name>.<format>");
   cmd->add_option("--format", a->format, "Output file format")->check(CLI::IsMember({"npy", "pb"}));
+  cmd->add_option("--expect", a->expect,
+                  "NAME=FILE: compare output NAME with a reference tensor (rtol 1e-3, atol 1e-7); exit 3 on a mismatch");
   cmd->add_option("--repeat", a->repeat, "Run this many times and report the best time")->check(CLI::Range(1, 100000));
-  cmd->callback([a, &exit_code] { exit_code = run_model(a->model, a->inputs, a->out_dir, a->format, a->repeat); });
+  cmd->callback([a, &exit_code] { exit_code = run_model(a->model, a->inputs, a->out_dir, a->format, a->repeat, a->expect); });
 }
 
 }  // namespace obol::cli

@@ -65,8 +65,9 @@ double element(const TensorView& t, int64_t i) {
   }
 }
 
-// Empty when equal within tolerance; else a description of the first difference.
-std::string compare(const TensorView& got, const TensorView& want, const std::string& name) {
+}  // namespace
+
+std::string compare_tensors(const TensorView& got, const TensorView& want, const std::string& name) {
   if (got.dtype() != want.dtype())
     return str_cat("output '", name, "': dtype ", dtype_name(got.dtype()), ", expected ", dtype_name(want.dtype()));
   if (got.shape() != want.shape())
@@ -91,6 +92,8 @@ std::string compare(const TensorView& got, const TensorView& want, const std::st
   }
   return {};
 }
+
+namespace {
 
 std::vector<std::string> numbered_files(const fs::path& dir, const std::string& prefix) {
   std::vector<std::pair<int, std::string>> found;
@@ -195,7 +198,7 @@ CaseResult run_conformance_case(const std::string& category, const std::string& 
       const std::string name = k < outputs_info.size() ? outputs_info[k].name : std::to_string(k);
       TensorView want = expected[k].tensor.view();
       if (got[k].dtype() == DType::bf16 && want.dtype() == DType::u16) want = TensorView(want.data(), DType::bf16, want.shape());
-      std::string diff = compare(got[k].view(), want, name);
+      std::string diff = compare_tensors(got[k].view(), want, name);
       if (!diff.empty()) return finish("fail", str_cat(set.filename().string(), ": ", diff));
     }
   }

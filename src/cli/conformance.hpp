@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "obol/core/status.hpp"
+#include "obol/core/tensor.hpp"
 
 namespace obol::cli {
 
@@ -19,6 +20,10 @@ struct CaseResult {
 // Finds the case directories (those holding model.onnx) under `root`: the data root with category
 // folders, one category folder, or one case folder.
 std::vector<std::pair<std::string, std::string>> find_conformance_cases(const std::string& root);
+
+// Empty when `got` equals `want` within ONNX's backend-test tolerances (rtol 1e-3, atol 1e-7 for
+// floats; exact for integers and bools); otherwise a description of the first difference.
+std::string compare_tensors(const TensorView& got, const TensorView& want, const std::string& name);
 
 // Loads and runs one case against all its test_data_set_* folders, comparing with ONNX's backend
 // test tolerances (rtol 1e-3, atol 1e-7; integers and bools exactly).
