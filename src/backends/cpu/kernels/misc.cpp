@@ -4,7 +4,13 @@
 namespace obol::cpu {
 
 void register_resize(CpuOpRegistry& r);
+void register_vision(CpuOpRegistry& r);
+void register_signal(CpuOpRegistry& r);
 
-void register_misc(CpuOpRegistry& r) { register_resize(r); }
+void register_misc(CpuOpRegistry& r) {
+  register_resize(r);
+  register_vision(r);
+  register_signal(r);
+}
 
 }  // namespace obol::cpu
