@@ -233,6 +233,7 @@ void for_each_run(const BroadcastPlan<K>& p, int64_t row_begin, int64_t row_end,
 // for_each_run over the whole plan, split across threads.
 template <int K, class F>
 void parallel_runs(const BroadcastPlan<K>& p, F&& run) {
+  if (p.rows <= 0 || p.inner <= 0) return;
   const int64_t grain_rows = p.inner >= kGrain ? 1 : kGrain / p.inner;
   parallel_for_range(p.rows, grain_rows, [&](int64_t b, int64_t e) { for_each_run(p, b, e, run); });
 }
