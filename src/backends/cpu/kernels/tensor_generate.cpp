@@ -125,7 +125,9 @@ KernelResult make_range(const graph::Graph& g, const graph::Node& node) {
       T* o = out.data_as<T>();
       for (int64_t i = 0; i < n; ++i) {
         if constexpr (std::is_floating_point_v<T>) o[i] = static_cast<T>(start + static_cast<T>(i) * delta);
-        else o[i] = static_cast<T>(static_cast<int64_t>(start) + i * static_cast<int64_t>(delta));
+        else  // in uint64: i * delta may overflow int64 even when start + i * delta fits T
+          o[i] = static_cast<T>(static_cast<uint64_t>(static_cast<int64_t>(start)) +
+                                static_cast<uint64_t>(i) * static_cast<uint64_t>(static_cast<int64_t>(delta)));
       }
       return Status::ok();
     });
@@ -147,10 +149,15 @@ KernelResult make_one_hot(const graph::Graph& g, const graph::Node& node) {
       return tag_error(StatusCode::invalid_argument, tag, "values must hold two elements [off, on], found shape ",
                        values.shape().to_string());
     OBOL_ASSIGN_OR_RETURN(const size_t es, element_size(tag, values.dtype(), "values"));
-    OBOL_ASSIGN_OR_RETURN(const std::vector<double> depth_v, read_doubles(depth_t, "depth"));
-    if (!(depth_v[0] >= 1 && depth_v[0] < static_cast<double>(int64_t{1} << 40)))
-      return tag_error(StatusCode::invalid_argument, tag, "depth must be positive, found ", depth_v[0]);
-    const int64_t depth = static_cast<int64_t>(depth_v[0]);
+    double depth_v = 0;
+    const std::string op(graph::op_info(tag.op).op_type);
+    OBOL_RETURN_IF_ERROR(dispatch_dtype<OBOL_CPU_NUMERIC_TYPES>(depth_t.dtype(), op.c_str(), [&](auto type_tag) {
+      depth_v = static_cast<double>(load_element<decltype(type_tag)>(depth_t.data(), 0));
+      return Status::ok();
+    }));
+    if (!(depth_v >= 1 && depth_v < static_cast<double>(int64_t{1} << 40)))
+      return tag_error(StatusCode::invalid_argument, tag, "depth must be positive, found ", depth_v);
+    const int64_t depth = static_cast<int64_t>(depth_v);
     const int r = indices.rank();
     if (r + 1 > kMaxRank)
       return tag_error(StatusCode::unsupported, tag, "output rank ", r + 1, " exceeds the maximum of ", kMaxRank);
@@ -165,7 +172,6 @@ KernelResult make_one_hot(const graph::Graph& g, const graph::Node& node) {
     fill_elements(o, v, out.numel(), es);
     const int64_t outer = indices.shape().numel_range(0, a);
     const int64_t inner = indices.shape().numel_range(a, r);
-    const std::string op(graph::op_info(tag.op).op_type);
     return dispatch_dtype<OBOL_CPU_NUMERIC_TYPES>(indices.dtype(), op.c_str(), [&](auto type_tag) -> Status {
       using T = decltype(type_tag);
       for (int64_t p = 0; p < outer; ++p) {

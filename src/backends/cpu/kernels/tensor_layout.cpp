@@ -84,31 +84,36 @@ KernelResult make_split(const graph::Graph& g, const graph::Node& node) {
     OBOL_ASSIGN_OR_RETURN(const int a, normalize_axis(tag, axis, r, "axis"));
     OBOL_ASSIGN_OR_RETURN(const size_t es, element_size(tag, in.dtype(), "input"));
     const int64_t dim = in.shape()[a];
-    std::vector<int64_t> sizes;
-    if (has_split_attr) {
-      sizes = split_attr;
-    } else if (ctx.input_count() > 1 && ctx.has_input(1)) {
-      OBOL_ASSIGN_OR_RETURN(sizes, read_ints(ctx.input(1), "split"));
-      if (static_cast<int>(sizes.size()) != n_out)
-        return tag_error(StatusCode::invalid_argument, tag, "'split' has ", sizes.size(), " sizes but the node has ",
+    // The size of output k, from the attribute, input 1, num_outputs or an equal split.
+    const bool from_input = !has_split_attr && ctx.input_count() > 1 && ctx.has_input(1);
+    const TensorView& split_in = from_input ? ctx.input(1) : in;
+    if (from_input) {
+      if (split_in.rank() > 1 || (split_in.dtype() != DType::i64 && split_in.dtype() != DType::i32))
+        return tag_error(StatusCode::invalid_argument, tag, "'split' must be a 1-D int64 or int32 tensor, found ",
+                         dtype_name(split_in.dtype()), split_in.shape().to_string());
+      if (split_in.numel() != n_out)
+        return tag_error(StatusCode::invalid_argument, tag, "'split' has ", split_in.numel(), " sizes but the node has ",
                          n_out, " outputs");
-    } else if (has_num_outputs) {
-      // Equal chunks of ceil(dim / n); the last one takes what is left.
-      const int64_t chunk = (dim + n_out - 1) / n_out;
-      sizes.assign(static_cast<size_t>(n_out), chunk);
-      sizes.back() = dim - chunk * (n_out - 1);
-      if (sizes.back() < 0)
-        return tag_error(StatusCode::invalid_argument, tag, "cannot split a dimension of ", dim, " into ", n_out,
-                         " chunks of ", chunk);
-    } else {
-      if (dim % n_out != 0)
-        return tag_error(StatusCode::invalid_argument, tag, "cannot split dimension ", a, " of size ", dim, " into ",
-                         n_out, " equal parts");
-      sizes.assign(static_cast<size_t>(n_out), dim / n_out);
     }
+    const int64_t chunk = has_num_outputs ? (dim + n_out - 1) / n_out : dim / n_out;
+    auto size_of = [&](int k) -> int64_t {
+      if (has_split_attr) return split_attr[static_cast<size_t>(k)];
+      if (from_input)
+        return split_in.dtype() == DType::i64 ? load_element<int64_t>(split_in.data(), k)
+                                              : load_element<int32_t>(split_in.data(), k);
+      // num_outputs: chunks of ceil(dim / n), the last one takes what is left.
+      if (has_num_outputs && k == n_out - 1) return dim - chunk * (n_out - 1);
+      return chunk;
+    };
+    if (!has_split_attr && !from_input && !has_num_outputs && dim % n_out != 0)
+      return tag_error(StatusCode::invalid_argument, tag, "cannot split dimension ", a, " of size ", dim, " into ", n_out,
+                       " equal parts");
     int64_t total = 0;
-    for (int64_t s : sizes) {
-      if (s < 0) return tag_error(StatusCode::invalid_argument, tag, "split size ", s, " is negative");
+    for (int k = 0; k < n_out; ++k) {
+      const int64_t s = size_of(k);
+      if (s < 0 || s > dim)
+        return tag_error(StatusCode::invalid_argument, tag, "split size ", s, " of output ", k, " is out of range for dimension ",
+                         a, " of size ", dim);
       total += s;
     }
     if (total != dim)
@@ -119,7 +124,7 @@ KernelResult make_split(const graph::Graph& g, const graph::Node& node) {
     const char* src = static_cast<const char*>(in.data());
     int64_t offset = 0;
     for (int k = 0; k < n_out; ++k) {
-      const int64_t s = sizes[static_cast<size_t>(k)];
+      const int64_t s = size_of(k);
       if (ctx.has_output(k)) {
         Shape shape = in.shape();
         shape[a] = s;

@@ -27,11 +27,17 @@ KernelResult make_reverse_sequence(const graph::Graph& g, const graph::Node& nod
     if (lens_t.rank() != 1 || lens_t.numel() != batch)
       return tag_error(StatusCode::invalid_argument, tag, "sequence_lens must have shape [", batch, "], found ",
                        lens_t.shape().to_string());
-    OBOL_ASSIGN_OR_RETURN(const std::vector<int64_t> lens, read_ints(lens_t, "sequence_lens"));
+    if (lens_t.dtype() != DType::i64 && lens_t.dtype() != DType::i32)
+      return tag_error(StatusCode::invalid_argument, tag, "sequence_lens must be int64 or int32, found ",
+                       dtype_name(lens_t.dtype()));
+    auto len_of = [&](int64_t b) {
+      return lens_t.dtype() == DType::i64 ? load_element<int64_t>(lens_t.data(), b)
+                                          : int64_t{load_element<int32_t>(lens_t.data(), b)};
+    };
     for (int64_t b = 0; b < batch; ++b)
-      if (lens[static_cast<size_t>(b)] < 0 || lens[static_cast<size_t>(b)] > steps)
-        return tag_error(StatusCode::invalid_argument, tag, "sequence_lens[", b, "] is ", lens[static_cast<size_t>(b)],
-                         ", expected 0..", steps);
+      if (len_of(b) < 0 || len_of(b) > steps)
+        return tag_error(StatusCode::invalid_argument, tag, "sequence_lens[", b, "] is ", len_of(b), ", expected 0..",
+                         steps);
     OBOL_ASSIGN_OR_RETURN(TensorView out, ctx.output(0, in.dtype(), in.shape()));
     const size_t inner = static_cast<size_t>(in.shape().numel_range(2, in.rank())) * es;
     auto pos = [&](int64_t t, int64_t b) {
@@ -40,7 +46,7 @@ KernelResult make_reverse_sequence(const graph::Graph& g, const graph::Node& nod
     const char* src = static_cast<const char*>(in.data());
     char* dst = static_cast<char*>(out.data());
     for (int64_t b = 0; b < batch; ++b) {
-      const int64_t len = lens[static_cast<size_t>(b)];
+      const int64_t len = len_of(b);
       for (int64_t t = 0; t < steps; ++t) {
         const int64_t from = t < len ? len - 1 - t : t;
         if (inner) std::memcpy(dst + pos(t, b), src + pos(from, b), inner);
