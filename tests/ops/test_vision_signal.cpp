@@ -250,6 +250,11 @@ TEST_CASE("DFT: FFT and direct lengths, inverse, onesided, dft_length", "[ops][s
     auto padded = ok(run_op(OpKind::DFT, 17, {tensor(Shape{5, 1}, x), tensor(Shape{}, std::vector<int64_t>{8})}, {attr_i("axis", 0)}));
     REQUIRE(padded[0].shape() == Shape{8, 2});
     require_close(std::vector<double>{values<double>(padded[0])[0]}, {4.5}, 1e-12);
+    // Opset 20: axis as input 2, default -2.
+    auto f20 = ok(run_op(OpKind::DFT, 20, {tensor(Shape{5, 1}, x)}, {}));
+    REQUIRE(values<double>(f20[0]) == values<double>(f[0]));
+    auto f20b = ok(run_op(OpKind::DFT, 20, {tensor(Shape{5, 1}, x), kNone, tensor(Shape{}, std::vector<int64_t>{0})}, {}));
+    REQUIRE(values<double>(f20b[0]) == values<double>(f[0]));
   }
   SECTION("bad last dimension") {
     REQUIRE(error_of(run_op(OpKind::DFT, 17, {tensor(Shape{1, 4, 3}, std::vector<float>(12))}, {}))

@@ -78,17 +78,22 @@ Result<double> scalar_real(const Node& node, const TensorView& t, const char* wh
 
 Result<std::unique_ptr<backend::Kernel>> make_dft(const Graph&, const Node& node) {
   OBOL_RETURN_IF_ERROR(check_arity(node, 1, 3, 1, 1));
-  if (node.opset >= 20) return node_error(StatusCode::unsupported, node, "DFT from opset 20 (axis as an input) is not supported");
-  OBOL_ASSIGN_OR_RETURN(const int64_t axis_attr, node.attr_int("axis", 1));
+  // Opset 20 moved axis from an attribute (default 1) to input 2 (default -2).
+  const bool axis_input = node.opset >= 20;
+  OBOL_ASSIGN_OR_RETURN(const int64_t axis_default, node.attr_int("axis", axis_input ? -2 : 1));
   OBOL_ASSIGN_OR_RETURN(const int64_t inverse, node.attr_int("inverse", 0));
   OBOL_ASSIGN_OR_RETURN(const int64_t onesided, node.attr_int("onesided", 0));
-  return make_kernel([node, axis_attr, inverse, onesided](backend::KernelContext& ctx) -> Status {
+  return make_kernel([node, axis_input, axis_default, inverse, onesided](backend::KernelContext& ctx) -> Status {
     const TensorView& x = ctx.input(0);
     const int r = x.rank();
+    int64_t axis_attr = axis_default;
+    if (axis_input && ctx.has_input(2)) {
+      OBOL_ASSIGN_OR_RETURN(axis_attr, scalar_int(node, ctx.input(2), "axis"));
+    }
     if (r < 2 || (x.shape()[r - 1] != 1 && x.shape()[r - 1] != 2))
       return node_error(StatusCode::invalid_argument, node, "input must be [..., 1] (real) or [..., 2] (complex), found ",
                         x.shape().to_string());
-    int64_t axis = axis_attr < 0 ? axis_attr + r : axis_attr;
+    const int64_t axis = axis_attr < 0 ? axis_attr + r : axis_attr;
     if (axis < 0 || axis > r - 2)
       return node_error(StatusCode::out_of_range, node, "axis ", axis_attr, " is outside [", -r, ", ", r - 2, "]");
     const bool complex_in = x.shape()[r - 1] == 2;
