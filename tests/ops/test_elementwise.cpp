@@ -2,7 +2,6 @@
 // corners, empty and rank-0 tensors, integer edge cases, half types, threaded paths, in-place
 // sharing, legacy opsets, error paths).
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -67,8 +66,8 @@ graph::Attribute attr_s(const char* name, const char* v) {
 }
 
 // A one-node graph (node name "n") run once. An Arg with no data and rank 0 is an omitted input.
-Result<std::vector<Tensor>> run_op(OpKind op, int opset, std::vector<Arg> args, std::vector<graph::Attribute> attrs = {},
-                                   int n_outputs = 1) {
+Result<std::vector<Tensor>> run_op(OpKind op, int opset, std::vector<Arg> args,
+                                   std::vector<graph::Attribute> attrs = {}, int n_outputs = 1) {
   auto g = std::make_shared<graph::Graph>();
   graph::Node node;
   node.op = op;
@@ -147,13 +146,15 @@ const float kNaN = std::numeric_limits<float>::quiet_NaN();
 
 TEST_CASE("Elementwise: broadcasting corners", "[ops][elementwise]") {
   SECTION("both inputs broadcast: [2,1,3] + [4,1]") {
-    auto out = ok(run_op(OpKind::Add, 14, {tensor<float>({2, 1, 3}, {0, 1, 2, 10, 11, 12}),
-                                           tensor<float>({4, 1}, {100, 200, 300, 400})}));
+    auto out =
+        ok(run_op(OpKind::Add, 14,
+                  {tensor<float>({2, 1, 3}, {0, 1, 2, 10, 11, 12}), tensor<float>({4, 1}, {100, 200, 300, 400})}));
     REQUIRE(out[0].shape() == Shape{2, 4, 3});
     const auto v = values<float>(out[0]);
     for (int i = 0; i < 2; ++i)
       for (int j = 0; j < 4; ++j)
-        for (int k = 0; k < 3; ++k) CHECK(v[static_cast<size_t>((i * 4 + j) * 3 + k)] == float(10 * i + k + 100 * (j + 1)));
+        for (int k = 0; k < 3; ++k)
+          CHECK(v[static_cast<size_t>((i * 4 + j) * 3 + k)] == float(10 * i + k + 100 * (j + 1)));
   }
   SECTION("rank 0 with rank 0, and rank 0 with a vector, int64") {
     auto s = ok(run_op(OpKind::Mul, 14, {tensor<int64_t>({}, {6}), tensor<int64_t>({}, {7})}));
@@ -183,8 +184,8 @@ TEST_CASE("Elementwise: broadcasting corners", "[ops][elementwise]") {
     for (int64_t i = 0; i < rows; ++i)
       for (int64_t j = 0; j < cols; ++j) {
         const size_t k = static_cast<size_t>(i * cols + j);
-        all_equal = all_equal && r[k] == a[k] / b[static_cast<size_t>(j)] &&
-                    m[k] == std::max(a[k], c[static_cast<size_t>(i)]);
+        all_equal =
+            all_equal && r[k] == a[k] / b[static_cast<size_t>(j)] && m[k] == std::max(a[k], c[static_cast<size_t>(i)]);
       }
     CHECK(all_equal);
     std::vector<int32_t> ai(a.begin(), a.end()), ci(c.begin(), c.end());
@@ -199,18 +200,18 @@ TEST_CASE("Elementwise: broadcasting corners", "[ops][elementwise]") {
     CHECK(int_equal);
   }
   SECTION("Where broadcasts all three inputs") {
-    auto out = ok(run_op(OpKind::Where, 16, {bool_tensor({2, 1}, {1, 0}), tensor<int64_t>({1, 3}, {1, 2, 3}),
-                                             tensor<int64_t>({}, {-1})}));
+    auto out = ok(run_op(OpKind::Where, 16,
+                         {bool_tensor({2, 1}, {1, 0}), tensor<int64_t>({1, 3}, {1, 2, 3}), tensor<int64_t>({}, {-1})}));
     CHECK(out[0].shape() == Shape{2, 3});
     CHECK(values<int64_t>(out[0]) == std::vector<int64_t>{1, 2, 3, -1, -1, -1});
   }
   SECTION("variadic Sum / Mean / Min broadcast three inputs") {
-    auto s = ok(run_op(OpKind::Sum, 13, {tensor<float>({3}, {1, 2, 3}), tensor<float>({2, 1}, {10, 20}),
-                                         tensor<float>({}, {100})}));
+    auto s = ok(run_op(OpKind::Sum, 13,
+                       {tensor<float>({3}, {1, 2, 3}), tensor<float>({2, 1}, {10, 20}), tensor<float>({}, {100})}));
     CHECK(s[0].shape() == Shape{2, 3});
     CHECK(values<float>(s[0]) == std::vector<float>{111, 112, 113, 121, 122, 123});
-    auto m = ok(run_op(OpKind::Mean, 13, {tensor<double>({2}, {1, 2}), tensor<double>({2}, {3, 6}),
-                                          tensor<double>({1}, {5})}));
+    auto m = ok(
+        run_op(OpKind::Mean, 13, {tensor<double>({2}, {1, 2}), tensor<double>({2}, {3, 6}), tensor<double>({1}, {5})}));
     CHECK(values<double>(m[0]) == std::vector<double>{3, 13.0 / 3});
     auto mn = ok(run_op(OpKind::Min, 13, {tensor<int8_t>({2}, {5, -7}), tensor<int8_t>({2, 1}, {0, 9})}));
     CHECK(values<int8_t>(mn[0]) == std::vector<int8_t>{0, -7, 5, -7});
@@ -225,7 +226,8 @@ TEST_CASE("Elementwise: broadcasting corners", "[ops][elementwise]") {
   SECTION("PRelu: numpy slope, and a 1-D slope along the channel axis (opset 6 models)") {
     auto np = ok(run_op(OpKind::PRelu, 16, {tensor<float>({2, 2}, {-1, 2, -3, 4}), tensor<float>({2}, {0.5f, 2})}));
     CHECK(values<float>(np[0]) == std::vector<float>{-0.5f, 2, -1.5f, 4});
-    auto ch = ok(run_op(OpKind::PRelu, 6, {tensor<float>({1, 2, 3}, {-1, -1, -1, -1, 1, -1}), tensor<float>({2}, {2, 3})}));
+    auto ch =
+        ok(run_op(OpKind::PRelu, 6, {tensor<float>({1, 2, 3}, {-1, -1, -1, -1, 1, -1}), tensor<float>({2}, {2, 3})}));
     CHECK(values<float>(ch[0]) == std::vector<float>{-2, -2, -2, -3, 1, -3});
     auto in = ok(run_op(OpKind::PRelu, 16, {tensor<int32_t>({3}, {-4, 0, 5}), tensor<int32_t>({}, {3})}));
     CHECK(values<int32_t>(in[0]) == std::vector<int32_t>{-12, 0, 5});
@@ -235,18 +237,19 @@ TEST_CASE("Elementwise: broadcasting corners", "[ops][elementwise]") {
 TEST_CASE("Elementwise: integer semantics", "[ops][elementwise]") {
   const int32_t kMin = std::numeric_limits<int32_t>::min();
   SECTION("Div truncates toward zero; x / 0 gives 0 and INT_MIN / -1 wraps instead of trapping") {
-    auto out = ok(run_op(OpKind::Div, 14, {tensor<int32_t>({6}, {7, -7, 7, -7, 5, kMin}),
-                                           tensor<int32_t>({6}, {2, 2, -2, -2, 0, -1})}));
+    auto out = ok(run_op(OpKind::Div, 14,
+                         {tensor<int32_t>({6}, {7, -7, 7, -7, 5, kMin}), tensor<int32_t>({6}, {2, 2, -2, -2, 0, -1})}));
     CHECK(values<int32_t>(out[0]) == std::vector<int32_t>{3, -3, -3, 3, 0, kMin});
   }
   SECTION("Mod: the sign follows the divisor with fmod=0, the dividend with fmod=1") {
-    auto py = ok(run_op(OpKind::Mod, 13, {tensor<int64_t>({5}, {-4, 7, -7, 4, 3}), tensor<int64_t>({5}, {3, -3, -3, 0, 5})}));
+    auto py =
+        ok(run_op(OpKind::Mod, 13, {tensor<int64_t>({5}, {-4, 7, -7, 4, 3}), tensor<int64_t>({5}, {3, -3, -3, 0, 5})}));
     CHECK(values<int64_t>(py[0]) == std::vector<int64_t>{2, -2, -1, 0, 3});
     auto c = ok(run_op(OpKind::Mod, 13, {tensor<int16_t>({3}, {-4, 7, -7}), tensor<int16_t>({3}, {3, -3, -3})},
                        {attr_i("fmod", 1)}));
     CHECK(values<int16_t>(c[0]) == std::vector<int16_t>{-1, 1, -1});
-    auto f = ok(run_op(OpKind::Mod, 13, {tensor<float>({2}, {-4.5f, 4.5f}), tensor<float>({2}, {2, -2})},
-                       {attr_i("fmod", 1)}));
+    auto f = ok(
+        run_op(OpKind::Mod, 13, {tensor<float>({2}, {-4.5f, 4.5f}), tensor<float>({2}, {2, -2})}, {attr_i("fmod", 1)}));
     CHECK(values<float>(f[0]) == std::vector<float>{-0.5f, 0.5f});
   }
   SECTION("Add and Mul wrap around") {
@@ -280,7 +283,8 @@ TEST_CASE("Elementwise: integer semantics", "[ops][elementwise]") {
     CHECK(values<uint8_t>(sg[0]) == std::vector<uint8_t>{0, 1});
     auto re = ok(run_op(OpKind::Relu, 14, {tensor<int64_t>({2}, {-3, 3})}));
     CHECK(values<int64_t>(re[0]) == std::vector<int64_t>{0, 3});
-    auto sh = ok(run_op(OpKind::Shrink, 9, {tensor<int32_t>({4}, {-5, -1, 1, 5})}, {attr_f("lambd", 2), attr_f("bias", 1)}));
+    auto sh =
+        ok(run_op(OpKind::Shrink, 9, {tensor<int32_t>({4}, {-5, -1, 1, 5})}, {attr_f("lambd", 2), attr_f("bias", 1)}));
     CHECK(values<int32_t>(sh[0]) == std::vector<int32_t>{-4, 0, 0, 4});
   }
 }
@@ -297,8 +301,8 @@ TEST_CASE("Elementwise: Clip bounds by opset and dtype", "[ops][elementwise]") {
     CHECK(values<int64_t>(only_max[0]) == std::vector<int64_t>{-9, 4});
   }
   SECTION("min > max clips everything to max; NaN passes through") {
-    auto out = ok(run_op(OpKind::Clip, 13, {tensor<float>({3}, {-5, 5, kNaN}), tensor<float>({}, {2}),
-                                            tensor<float>({}, {1})}));
+    auto out = ok(
+        run_op(OpKind::Clip, 13, {tensor<float>({3}, {-5, 5, kNaN}), tensor<float>({}, {2}), tensor<float>({}, {1})}));
     const auto v = values<float>(out[0]);
     CHECK(v[0] == 1);
     CHECK(v[1] == 1);
@@ -318,7 +322,8 @@ TEST_CASE("Elementwise: float functions and special values", "[ops][elementwise]
     CHECK(values<float>(out[0]) == std::vector<float>{0, 2, 2, -0.0f, -2, 3});
   }
   SECTION("IsInf honours detect_positive / detect_negative; IsNaN") {
-    auto pos = ok(run_op(OpKind::IsInf, 10, {tensor<float>({4}, {kInf, -kInf, kNaN, 1})}, {attr_i("detect_negative", 0)}));
+    auto pos =
+        ok(run_op(OpKind::IsInf, 10, {tensor<float>({4}, {kInf, -kInf, kNaN, 1})}, {attr_i("detect_negative", 0)}));
     CHECK(bools(pos[0]) == std::vector<int>{1, 0, 0, 0});
     auto neg = ok(run_op(OpKind::IsInf, 10, {tensor<double>({2}, {kInf, -kInf})}, {attr_i("detect_positive", 0)}));
     CHECK(bools(neg[0]) == std::vector<int>{0, 1});
@@ -337,13 +342,15 @@ TEST_CASE("Elementwise: float functions and special values", "[ops][elementwise]
     CHECK(values<float>(gt[0])[0] == Approx(0.8411920f).epsilon(1e-5));
   }
   SECTION("half types compute in float") {
-    auto a = ok(run_op(OpKind::Add, 14, {half_tensor(DType::f16, {2}, {1.5f, -2}), half_tensor(DType::f16, {}, {0.25f})}));
+    auto a =
+        ok(run_op(OpKind::Add, 14, {half_tensor(DType::f16, {2}, {1.5f, -2}), half_tensor(DType::f16, {}, {0.25f})}));
     REQUIRE(a[0].dtype() == DType::f16);
     CHECK(half_values(a[0]) == std::vector<float>{1.75f, -1.75f});
     auto r = ok(run_op(OpKind::Relu, 14, {half_tensor(DType::bf16, {2}, {-3, 3})}));
     REQUIRE(r[0].dtype() == DType::bf16);
     CHECK(half_values(r[0]) == std::vector<float>{0, 3});
-    auto lt = ok(run_op(OpKind::Less, 13, {half_tensor(DType::f16, {2}, {1, 3}), half_tensor(DType::f16, {2}, {2, 2})}));
+    auto lt =
+        ok(run_op(OpKind::Less, 13, {half_tensor(DType::f16, {2}, {1, 3}), half_tensor(DType::f16, {2}, {2, 2})}));
     CHECK(bools(lt[0]) == std::vector<int>{1, 0});
   }
   SECTION("Min / Max propagate NaN") {
@@ -355,11 +362,11 @@ TEST_CASE("Elementwise: float functions and special values", "[ops][elementwise]
 
 TEST_CASE("Elementwise: Cast", "[ops][elementwise]") {
   SECTION("float to int truncates; NaN gives 0 and out-of-range values saturate") {
-    auto out = ok(run_op(OpKind::Cast, 13, {tensor<float>({6}, {2.9f, -2.9f, kNaN, kInf, -1e20f, 3e9f})},
-                         {attr_i("to", 6)}));
-    CHECK(values<int32_t>(out[0]) ==
-          std::vector<int32_t>{2, -2, 0, std::numeric_limits<int32_t>::max(), std::numeric_limits<int32_t>::min(),
-                               std::numeric_limits<int32_t>::max()});
+    auto out =
+        ok(run_op(OpKind::Cast, 13, {tensor<float>({6}, {2.9f, -2.9f, kNaN, kInf, -1e20f, 3e9f})}, {attr_i("to", 6)}));
+    CHECK(values<int32_t>(out[0]) == std::vector<int32_t>{2, -2, 0, std::numeric_limits<int32_t>::max(),
+                                                          std::numeric_limits<int32_t>::min(),
+                                                          std::numeric_limits<int32_t>::max()});
     auto u8 = ok(run_op(OpKind::Cast, 13, {tensor<double>({3}, {-1, 255.9, 256})}, {attr_i("to", 2)}));
     CHECK(values<uint8_t>(u8[0]) == std::vector<uint8_t>{0, 255, 255});
   }
@@ -427,13 +434,16 @@ TEST_CASE("Elementwise: errors name the node and what was wrong", "[ops][element
              Catch::Contains("approximate must be 'none' or 'tanh', found 'fast'"));
   CHECK_THAT(error_of(run_op(OpKind::BitShift, 11, {tensor<uint8_t>({1}, {1}), tensor<uint8_t>({1}, {1})})),
              Catch::Contains("direction must be 'LEFT' or 'RIGHT'"));
-  CHECK_THAT(error_of(run_op(OpKind::Where, 16, {tensor<float>({1}, {1}), tensor<float>({1}, {1}), tensor<float>({1}, {1})})),
-             Catch::Contains("[Where] node 'n': input 0 has element type f32"));
+  CHECK_THAT(
+      error_of(run_op(OpKind::Where, 16, {tensor<float>({1}, {1}), tensor<float>({1}, {1}), tensor<float>({1}, {1})})),
+      Catch::Contains("[Where] node 'n': input 0 has element type f32"));
   CHECK_THAT(error_of(run_op(OpKind::Sum, 13, {tensor<float>({2}, {1, 2}), tensor<double>({2}, {1, 2})})),
              Catch::Contains("input 1 has element type f64, expected f32 like input 0"));
-  CHECK_THAT(error_of(run_op(OpKind::Mod, 13, {tensor<int32_t>({1}, {1}), tensor<int32_t>({1}, {1})}, {attr_i("fmod", 2)})),
-             Catch::Contains("fmod must be 0 or 1, found 2"));
-  CHECK_THAT(error_of(run_op(OpKind::PRelu, 16, {tensor<float>({2, 3}, {0, 0, 0, 0, 0, 0}), tensor<float>({4}, {0, 0, 0, 0})})),
+  CHECK_THAT(
+      error_of(run_op(OpKind::Mod, 13, {tensor<int32_t>({1}, {1}), tensor<int32_t>({1}, {1})}, {attr_i("fmod", 2)})),
+      Catch::Contains("fmod must be 0 or 1, found 2"));
+  CHECK_THAT(error_of(run_op(OpKind::PRelu, 16,
+                             {tensor<float>({2, 3}, {0, 0, 0, 0, 0, 0}), tensor<float>({4}, {0, 0, 0, 0})})),
              Catch::Contains("slope of shape [4] does not broadcast to the input's shape [2, 3]"));
 }
 

@@ -19,13 +19,17 @@ using kernels::BinaryOp;
 // Integer add/sub/mul wrap around (two's complement) instead of overflowing into undefined behaviour.
 template <class C>
 C wrap_add(C a, C b) {
-  if constexpr (std::is_integral_v<C>) return static_cast<C>(std::make_unsigned_t<C>(a) + std::make_unsigned_t<C>(b));
-  else return a + b;
+  if constexpr (std::is_integral_v<C>)
+    return static_cast<C>(std::make_unsigned_t<C>(a) + std::make_unsigned_t<C>(b));
+  else
+    return a + b;
 }
 template <class C>
 C wrap_sub(C a, C b) {
-  if constexpr (std::is_integral_v<C>) return static_cast<C>(std::make_unsigned_t<C>(a) - std::make_unsigned_t<C>(b));
-  else return a - b;
+  if constexpr (std::is_integral_v<C>)
+    return static_cast<C>(std::make_unsigned_t<C>(a) - std::make_unsigned_t<C>(b));
+  else
+    return a - b;
 }
 template <class C>
 C wrap_mul(C a, C b) {
@@ -185,8 +189,8 @@ Result<KernelPtr> binary_kernel(const graph::Graph& g, const graph::Node& node, 
         OBOL_RETURN_IF_ERROR(ew::check_run_type(tag, a, 0, set));
         OBOL_RETURN_IF_ERROR(ew::check_run_type(tag, ctx.input(1), 1, set));
         if (ctx.input(1).dtype() != a.dtype())
-          return tag.error(StatusCode::invalid_argument, "inputs have different element types: ",
-                           dtype_name(a.dtype()), " and ", dtype_name(ctx.input(1).dtype()));
+          return tag.error(StatusCode::invalid_argument, "inputs have different element types: ", dtype_name(a.dtype()),
+                           " and ", dtype_name(ctx.input(1).dtype()));
         OBOL_ASSIGN_OR_RETURN(const TensorView b, apply_legacy_axis(tag, a, ctx.input(1), axis));
         const TensorView* in[2] = {&a, &b};
         OBOL_ASSIGN_OR_RETURN(const Shape shape, ew::broadcast_all(tag, in, 2));
@@ -198,7 +202,8 @@ Result<KernelPtr> binary_kernel(const graph::Graph& g, const graph::Node& node, 
         return ew::dispatch(set, a.dtype(), [&](auto tag_t) {
           using T = decltype(tag_t);
           if constexpr (BoolOut) {
-            ew::map_binary<T, T, bool>(a, b, y, [&](T u, T v) { return static_cast<bool>(fn(ew::load(u), ew::load(v))); });
+            ew::map_binary<T, T, bool>(a, b, y,
+                                       [&](T u, T v) { return static_cast<bool>(fn(ew::load(u), ew::load(v))); });
           } else {
             ew::map_binary<T, T, T>(a, b, y, [&](T u, T v) { return ew::store<T>(fn(ew::load(u), ew::load(v))); });
           }
@@ -208,9 +213,10 @@ Result<KernelPtr> binary_kernel(const graph::Graph& g, const graph::Node& node, 
       inplace);
 }
 
-#define EW_ARITH(fname, set, simd, expr)                                                                     \
-  Result<KernelPtr> fname(const graph::Graph& g, const graph::Node& node) {                                  \
-    return binary_kernel<false>(g, node, set, [](auto x, auto y) -> decltype(x) { return expr; }, simd, 0); \
+#define EW_ARITH(fname, set, simd, expr)                                            \
+  Result<KernelPtr> fname(const graph::Graph& g, const graph::Node& node) {         \
+    return binary_kernel<false>(                                                    \
+        g, node, set, [](auto x, auto y) -> decltype(x) { return expr; }, simd, 0); \
   }
 EW_ARITH(make_add, ew::NumericTypes{}, BinaryOp::add, wrap_add(x, y))
 EW_ARITH(make_sub, ew::NumericTypes{}, BinaryOp::sub, wrap_sub(x, y))
@@ -218,9 +224,10 @@ EW_ARITH(make_mul, ew::NumericTypes{}, BinaryOp::mul, wrap_mul(x, y))
 EW_ARITH(make_div, ew::NumericTypes{}, BinaryOp::div, safe_div(x, y))
 #undef EW_ARITH
 
-#define EW_COMPARE(fname, set, expr)                                                              \
-  Result<KernelPtr> fname(const graph::Graph& g, const graph::Node& node) {                       \
-    return binary_kernel<true>(g, node, set, [](auto x, auto y) { return expr; }, std::nullopt, -1); \
+#define EW_COMPARE(fname, set, expr)                                          \
+  Result<KernelPtr> fname(const graph::Graph& g, const graph::Node& node) {   \
+    return binary_kernel<true>(                                               \
+        g, node, set, [](auto x, auto y) { return expr; }, std::nullopt, -1); \
   }
 EW_COMPARE(make_equal, ew::AllTypes{}, x == y)
 EW_COMPARE(make_less, ew::NumericTypes{}, x < y)
@@ -229,11 +236,12 @@ EW_COMPARE(make_less_or_equal, ew::NumericTypes{}, x <= y)
 EW_COMPARE(make_greater_or_equal, ew::NumericTypes{}, x >= y)
 #undef EW_COMPARE
 
-#define EW_LOGIC(fname, expr)                                                                              \
-  Result<KernelPtr> fname(const graph::Graph& g, const graph::Node& node) {                                \
-    return binary_kernel<true>(g, node, ew::BoolTypes{}, [](bool x, bool y) { return expr; }, std::nullopt, 0); \
+#define EW_LOGIC(fname, expr)                                                            \
+  Result<KernelPtr> fname(const graph::Graph& g, const graph::Node& node) {              \
+    return binary_kernel<true>(                                                          \
+        g, node, ew::BoolTypes{}, [](bool x, bool y) { return expr; }, std::nullopt, 0); \
   }
-EW_LOGIC(make_and, x && y)
+EW_LOGIC(make_and, x&& y)
 EW_LOGIC(make_or, x || y)
 EW_LOGIC(make_xor, x != y)
 #undef EW_LOGIC
@@ -366,9 +374,12 @@ enum class Variadic { min, max, sum, mean };
 template <class C>
 C variadic_step(Variadic op, C a, C b) {
   switch (op) {
-    case Variadic::min: return nan_min(a, b);
-    case Variadic::max: return nan_max(a, b);
-    default: return wrap_add(a, b);
+    case Variadic::min:
+      return nan_min(a, b);
+    case Variadic::max:
+      return nan_max(a, b);
+    default:
+      return wrap_add(a, b);
   }
 }
 
@@ -402,7 +413,9 @@ Result<KernelPtr> make_variadic(const graph::Graph& g, const graph::Node& node, 
           return Status::ok();
         }
         if (dt == DType::f32) {
-          const BinaryOp bop = op == Variadic::min ? BinaryOp::min : op == Variadic::max ? BinaryOp::max : BinaryOp::add;
+          const BinaryOp bop = op == Variadic::min   ? BinaryOp::min
+                               : op == Variadic::max ? BinaryOp::max
+                                                     : BinaryOp::add;
           simd_binary(bop, *in[0], *in[1], y);
           for (int i = 2; i < count; ++i) simd_binary(bop, y, *in[static_cast<size_t>(i)], y);
         } else {
@@ -419,7 +432,8 @@ Result<KernelPtr> make_variadic(const graph::Graph& g, const graph::Node& node, 
           return ew::dispatch(ew::NumericTypes{}, dt, [&](auto t) {
             using T = decltype(t);
             using C = ew::calc_t<T>;
-            ew::map_unary<T, T>(y, y, [count](T v) { return ew::store<T>(safe_div(ew::load(v), static_cast<C>(count))); });
+            ew::map_unary<T, T>(y, y,
+                                [count](T v) { return ew::store<T>(safe_div(ew::load(v), static_cast<C>(count))); });
             return Status::ok();
           });
         }
@@ -428,9 +442,15 @@ Result<KernelPtr> make_variadic(const graph::Graph& g, const graph::Node& node, 
       inplace);
 }
 
-Result<KernelPtr> make_min(const graph::Graph& g, const graph::Node& node) { return make_variadic(g, node, Variadic::min); }
-Result<KernelPtr> make_max(const graph::Graph& g, const graph::Node& node) { return make_variadic(g, node, Variadic::max); }
-Result<KernelPtr> make_sum(const graph::Graph& g, const graph::Node& node) { return make_variadic(g, node, Variadic::sum); }
+Result<KernelPtr> make_min(const graph::Graph& g, const graph::Node& node) {
+  return make_variadic(g, node, Variadic::min);
+}
+Result<KernelPtr> make_max(const graph::Graph& g, const graph::Node& node) {
+  return make_variadic(g, node, Variadic::max);
+}
+Result<KernelPtr> make_sum(const graph::Graph& g, const graph::Node& node) {
+  return make_variadic(g, node, Variadic::sum);
+}
 Result<KernelPtr> make_mean(const graph::Graph& g, const graph::Node& node) {
   return make_variadic(g, node, Variadic::mean);
 }

@@ -52,10 +52,18 @@ Result<KernelPtr> make_where(const graph::Graph& g, const graph::Node& node) {
     OBOL_ASSIGN_OR_RETURN(TensorView out, ctx.output(0, x.dtype(), shape));
     // Only the element size matters for a selection.
     switch (es) {
-      case 1: where_copy<uint8_t>(c, x, y, out); break;
-      case 2: where_copy<uint16_t>(c, x, y, out); break;
-      case 4: where_copy<uint32_t>(c, x, y, out); break;
-      default: where_copy<uint64_t>(c, x, y, out); break;
+      case 1:
+        where_copy<uint8_t>(c, x, y, out);
+        break;
+      case 2:
+        where_copy<uint16_t>(c, x, y, out);
+        break;
+      case 4:
+        where_copy<uint32_t>(c, x, y, out);
+        break;
+      default:
+        where_copy<uint64_t>(c, x, y, out);
+        break;
     }
     return Status::ok();
   });
@@ -66,21 +74,36 @@ Result<KernelPtr> make_where(const graph::Graph& g, const graph::Node& node) {
 // The obol dtype of an ONNX TensorProto.DataType number (the numbers are fixed by onnx.proto).
 Result<DType> onnx_type(const graph::Node& node, int64_t t) {
   switch (t) {
-    case 1: return DType::f32;
-    case 2: return DType::u8;
-    case 3: return DType::i8;
-    case 4: return DType::u16;
-    case 5: return DType::i16;
-    case 6: return DType::i32;
-    case 7: return DType::i64;
-    case 9: return DType::boolean;
-    case 10: return DType::f16;
-    case 11: return DType::f64;
-    case 12: return DType::u32;
-    case 13: return DType::u64;
-    case 16: return DType::bf16;
-    case 8: return node_error(StatusCode::unsupported, node, "casts to STRING are not supported (no string tensors)");
-    default: break;
+    case 1:
+      return DType::f32;
+    case 2:
+      return DType::u8;
+    case 3:
+      return DType::i8;
+    case 4:
+      return DType::u16;
+    case 5:
+      return DType::i16;
+    case 6:
+      return DType::i32;
+    case 7:
+      return DType::i64;
+    case 9:
+      return DType::boolean;
+    case 10:
+      return DType::f16;
+    case 11:
+      return DType::f64;
+    case 12:
+      return DType::u32;
+    case 13:
+      return DType::u64;
+    case 16:
+      return DType::bf16;
+    case 8:
+      return node_error(StatusCode::unsupported, node, "casts to STRING are not supported (no string tensors)");
+    default:
+      break;
   }
   if (t > 0 && t <= 25)
     return node_error(StatusCode::unsupported, node, "casts to ONNX data type ", t,
@@ -155,7 +178,8 @@ Result<KernelPtr> make_identity(const graph::Graph& g, const graph::Node& node) 
 
 // The scalar bool/float in input i of a Dropout (ratio or training_mode).
 Result<double> dropout_scalar(const NodeTag& tag, const TensorView& t, const char* what) {
-  if (t.numel() != 1) return tag.error(StatusCode::invalid_argument, what, " must be a scalar, found shape ", t.shape().to_string());
+  if (t.numel() != 1)
+    return tag.error(StatusCode::invalid_argument, what, " must be a scalar, found shape ", t.shape().to_string());
   auto v = read_doubles(t, what);
   if (!v.is_ok()) return tag.error(StatusCode::invalid_argument, what, ": ", v.status().message());
   return (*v)[0];

@@ -24,7 +24,8 @@ void simd_unary(const SimdUnary& s, const TensorView& x, const TensorView& y) {
   const kernels::KernelTable& k = kernels::cpu_kernels();
   const float* px = x.data_as<const float>();
   float* py = y.data_as<float>();
-  parallel_for_range(x.numel(), ew::kGrain, [&](int64_t b, int64_t e) { k.unary_f32(s.op, s.params, px + b, py + b, e - b); });
+  parallel_for_range(x.numel(), ew::kGrain,
+                     [&](int64_t b, int64_t e) { k.unary_f32(s.op, s.params, px + b, py + b, e - b); });
 }
 
 // A same-type unary kernel: y[i] = fn(x[i]) computed in calc_t<T>. `simd` serves f32 when given.
@@ -74,19 +75,24 @@ template <class T>
 T wrap_neg(T x) {
   if constexpr (std::is_integral_v<T> && std::is_signed_v<T>)
     return static_cast<T>(std::make_unsigned_t<T>(0) - static_cast<std::make_unsigned_t<T>>(x));
-  else return -x;
+  else
+    return -x;
 }
 
 template <class T>
 T abs_value(T x) {
-  if constexpr (std::is_unsigned_v<T>) return x;
-  else return x < T(0) ? wrap_neg(x) : x;
+  if constexpr (std::is_unsigned_v<T>)
+    return x;
+  else
+    return x < T(0) ? wrap_neg(x) : x;
 }
 
 template <class T>
 T sign_of(T x) {
-  if constexpr (std::is_unsigned_v<T>) return x > T(0) ? T(1) : T(0);
-  else return x > T(0) ? T(1) : (x < T(0) ? T(-1) : (x == x ? T(0) : x));
+  if constexpr (std::is_unsigned_v<T>)
+    return x > T(0) ? T(1) : T(0);
+  else
+    return x > T(0) ? T(1) : (x < T(0) ? T(-1) : (x == x ? T(0) : x));
 }
 
 // Reads a float attribute, failing at load on the wrong kind.
@@ -94,8 +100,8 @@ T sign_of(T x) {
 
 // --- plain math ---------------------------------------------------------------------------------
 
-#define EW_FLOAT_UNARY(fname, expr)                                                              \
-  Result<KernelPtr> fname(const graph::Graph& g, const graph::Node& node) {                      \
+#define EW_FLOAT_UNARY(fname, expr)                                                             \
+  Result<KernelPtr> fname(const graph::Graph& g, const graph::Node& node) {                     \
     return unary_kernel(g, node, ew::FloatTypes{}, [](auto x) -> decltype(x) { return expr; }); \
   }
 
@@ -118,14 +124,15 @@ EW_FLOAT_UNARY(make_round, std::nearbyint(x))
 EW_FLOAT_UNARY(make_softsign, x / (decltype(x)(1) + std::fabs(x)))
 // log(1 + e^x) without overflow for large x.
 EW_FLOAT_UNARY(make_softplus, x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)))
-EW_FLOAT_UNARY(make_mish, x * std::tanh(x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x))))
+EW_FLOAT_UNARY(make_mish, x* std::tanh(x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x))))
 EW_FLOAT_UNARY(make_hard_swish,
-               x * std::fmax(decltype(x)(0), std::fmin(decltype(x)(1), x / decltype(x)(6) + decltype(x)(0.5))))
+               x* std::fmax(decltype(x)(0), std::fmin(decltype(x)(1), x / decltype(x)(6) + decltype(x)(0.5))))
 #undef EW_FLOAT_UNARY
 
-#define EW_SIMD_UNARY(fname, set, simd_op, expr)                                                                   \
-  Result<KernelPtr> fname(const graph::Graph& g, const graph::Node& node) {                                        \
-    return unary_kernel(g, node, set, [](auto x) -> decltype(x) { return expr; }, SimdUnary{simd_op, {}});        \
+#define EW_SIMD_UNARY(fname, set, simd_op, expr)                                           \
+  Result<KernelPtr> fname(const graph::Graph& g, const graph::Node& node) {                \
+    return unary_kernel(                                                                   \
+        g, node, set, [](auto x) -> decltype(x) { return expr; }, SimdUnary{simd_op, {}}); \
   }
 
 EW_SIMD_UNARY(make_exp, ew::FloatTypes{}, UnaryOp::exp, std::exp(x))
@@ -156,9 +163,8 @@ Result<KernelPtr> make_isnan(const graph::Graph& g, const graph::Node& node) {
 Result<KernelPtr> make_isinf(const graph::Graph& g, const graph::Node& node) {
   OBOL_ASSIGN_OR_RETURN(const int64_t pos, node.attr_int("detect_positive", 1));
   OBOL_ASSIGN_OR_RETURN(const int64_t neg, node.attr_int("detect_negative", 1));
-  return predicate_kernel(g, node, [pos, neg](auto x) {
-    return std::isinf(x) && ((x > 0 && pos != 0) || (x < 0 && neg != 0));
-  });
+  return predicate_kernel(g, node,
+                          [pos, neg](auto x) { return std::isinf(x) && ((x > 0 && pos != 0) || (x < 0 && neg != 0)); });
 }
 
 // --- activations with attributes ----------------------------------------------------------------
@@ -208,8 +214,9 @@ Result<KernelPtr> make_hard_sigmoid(const graph::Graph& g, const graph::Node& no
 
 Result<KernelPtr> make_thresholded_relu(const graph::Graph& g, const graph::Node& node) {
   EW_ATTR_FLOAT(alpha, "alpha", 1.0f);
-  return unary_kernel(g, node, ew::FloatTypes{},
-                      [alpha](auto x) -> decltype(x) { return x > static_cast<decltype(x)>(alpha) ? x : decltype(x)(0); });
+  return unary_kernel(g, node, ew::FloatTypes{}, [alpha](auto x) -> decltype(x) {
+    return x > static_cast<decltype(x)>(alpha) ? x : decltype(x)(0);
+  });
 }
 
 Result<KernelPtr> make_shrink(const graph::Graph& g, const graph::Node& node) {
@@ -237,8 +244,8 @@ Result<KernelPtr> make_gelu(const graph::Graph& g, const graph::Node& node) {
         SimdUnary{UnaryOp::gelu_tanh, {}});
   }
   if (approximate != "none")
-    return node_error(StatusCode::invalid_argument, node, "approximate must be 'none' or 'tanh', found '",
-                      approximate, "'");
+    return node_error(StatusCode::invalid_argument, node, "approximate must be 'none' or 'tanh', found '", approximate,
+                      "'");
   return unary_kernel(
       g, node, ew::FloatTypes{},
       [](auto x) -> decltype(x) {

@@ -45,8 +45,8 @@ using FloatTypes = Types<float, double, F16, BF16>;
 using SignedTypes = Types<float, double, F16, BF16, int8_t, int16_t, int32_t, int64_t>;
 using NumericTypes =
     Types<float, double, F16, BF16, int8_t, uint8_t, int16_t, uint16_t, int32_t, uint32_t, int64_t, uint64_t>;
-using AllTypes = Types<float, double, F16, BF16, int8_t, uint8_t, int16_t, uint16_t, int32_t, uint32_t, int64_t,
-                       uint64_t, bool>;
+using AllTypes =
+    Types<float, double, F16, BF16, int8_t, uint8_t, int16_t, uint16_t, int32_t, uint32_t, int64_t, uint64_t, bool>;
 using UnsignedTypes = Types<uint8_t, uint16_t, uint32_t, uint64_t>;
 using BoolTypes = Types<bool>;
 
@@ -92,9 +92,12 @@ using calc_t = std::conditional_t<std::is_same_v<T, F16> || std::is_same_v<T, BF
 
 template <class T>
 inline calc_t<T> load(T v) {
-  if constexpr (std::is_same_v<T, F16>) return f16_to_f32(v.bits);
-  else if constexpr (std::is_same_v<T, BF16>) return bf16_to_f32(v.bits);
-  else return v;
+  if constexpr (std::is_same_v<T, F16>)
+    return f16_to_f32(v.bits);
+  else if constexpr (std::is_same_v<T, BF16>)
+    return bf16_to_f32(v.bits);
+  else
+    return v;
 }
 
 // Float to integer without undefined behaviour: truncation toward zero, NaN gives 0 and values
@@ -129,11 +132,15 @@ inline To convert(From v) {
   if constexpr (std::is_same_v<From, F16> || std::is_same_v<From, BF16>) {
     return convert<To>(load(v));
   } else if constexpr (std::is_same_v<To, F16>) {
-    if constexpr (std::is_same_v<From, double>) return F16{f32_to_f16(double_to_float_odd(v))};
-    else return F16{f32_to_f16(static_cast<float>(v))};
+    if constexpr (std::is_same_v<From, double>)
+      return F16{f32_to_f16(double_to_float_odd(v))};
+    else
+      return F16{f32_to_f16(static_cast<float>(v))};
   } else if constexpr (std::is_same_v<To, BF16>) {
-    if constexpr (std::is_same_v<From, double>) return BF16{f32_to_bf16(double_to_float_odd(v))};
-    else return BF16{f32_to_bf16(static_cast<float>(v))};
+    if constexpr (std::is_same_v<From, double>)
+      return BF16{f32_to_bf16(double_to_float_odd(v))};
+    else
+      return BF16{f32_to_bf16(static_cast<float>(v))};
   } else if constexpr (std::is_same_v<To, bool>) {
     return v != From(0);
   } else if constexpr (std::is_floating_point_v<From> && std::is_integral_v<To>) {
@@ -146,9 +153,12 @@ inline To convert(From v) {
 // Stores a computed value (float for half types) as T.
 template <class T, class C>
 inline T store(C v) {
-  if constexpr (std::is_same_v<T, F16>) return F16{f32_to_f16(static_cast<float>(v))};
-  else if constexpr (std::is_same_v<T, BF16>) return BF16{f32_to_bf16(static_cast<float>(v))};
-  else return static_cast<T>(v);
+  if constexpr (std::is_same_v<T, F16>)
+    return F16{f32_to_f16(static_cast<float>(v))};
+  else if constexpr (std::is_same_v<T, BF16>)
+    return BF16{f32_to_bf16(static_cast<float>(v))};
+  else
+    return static_cast<T>(v);
 }
 
 // --- N-way broadcasting -------------------------------------------------------------------------
@@ -243,7 +253,8 @@ inline Result<Shape> broadcast_all(const NodeTag& tag, const TensorView* const* 
   Shape s = in[0]->shape();
   for (int i = 1; i < n; ++i) {
     auto r = broadcast_shapes(s, in[i]->shape());
-    if (!r.is_ok()) return tag.error(StatusCode::invalid_argument, "inputs are not broadcastable: ", r.status().message());
+    if (!r.is_ok())
+      return tag.error(StatusCode::invalid_argument, "inputs are not broadcastable: ", r.status().message());
     s = *r;
   }
   return s;
