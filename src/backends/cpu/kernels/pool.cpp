@@ -67,34 +67,35 @@ void pool_rows(const T* x, T* y, const PoolParams& pp, int64_t r0, int64_t r1) {
       const int64_t n = std::min(kTile, OW - ow0);
       const A init = K == PoolKind::max ? max_identity<A>() : A(0);
       for (int64_t i = 0; i < n; ++i) acc[i] = init;
-      for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
-        const int64_t id = d0 + kd * g.dilation[0];
-        if (id < 0 || id >= D) continue;
-        for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
-          const int64_t ih = h0 + kh * g.dilation[1];
-          if (ih < 0 || ih >= H) continue;
-          const T* row = xp + (id * H + ih) * W;
-          for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
-            // Input column iw = ow * sw + base must lie in [0, W).
-            const int64_t base = kw * dw - pbw;
-            const int64_t b = std::max(ow0, ceil_div(-base, sw));
-            const int64_t e = std::min(ow0 + n, floor_div(W - 1 - base, sw) + 1);
-            if (b >= e) continue;
-            A* a = acc - ow0;
-            const T* src = row + base;
+      for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
+        // Input column iw = ow * sw + base must lie in [0, W).
+        const int64_t base = kw * dw - pbw;
+        const int64_t b = std::max(ow0, ceil_div(-base, sw));
+        const int64_t e = std::min(ow0 + n, floor_div(W - 1 - base, sw) + 1);
+        if (b >= e) continue;
+        A* a = acc;
+        for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
+          const int64_t id = d0 + kd * g.dilation[0];
+          if (id < 0 || id >= D) continue;
+          for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
+            const int64_t ih = h0 + kh * g.dilation[1];
+            if (ih < 0 || ih >= H) continue;
+            const T* row = xp + (id * H + ih) * W;
             if (sw == 1) {
               for (int64_t ow = b; ow < e; ++ow) {
-                const A v = static_cast<A>(load_elem(src[ow]));
-                if constexpr (K == PoolKind::max) a[ow] = max_nan(a[ow], v);
-                else if constexpr (K == PoolKind::avg) a[ow] += v;
-                else a[ow] += p2 ? v * v : p1 ? std::abs(v) : std::pow(std::abs(v), p);
+                const A v = static_cast<A>(load_elem(row[ow + base]));
+                A& t = a[ow - ow0];
+                if constexpr (K == PoolKind::max) t = max_nan(t, v);
+                else if constexpr (K == PoolKind::avg) t += v;
+                else t += p2 ? v * v : p1 ? std::abs(v) : std::pow(std::abs(v), p);
               }
             } else {
               for (int64_t ow = b; ow < e; ++ow) {
-                const A v = static_cast<A>(load_elem(src[ow * sw]));
-                if constexpr (K == PoolKind::max) a[ow] = max_nan(a[ow], v);
-                else if constexpr (K == PoolKind::avg) a[ow] += v;
-                else a[ow] += p2 ? v * v : p1 ? std::abs(v) : std::pow(std::abs(v), p);
+                const A v = static_cast<A>(load_elem(row[ow * sw + base]));
+                A& t = a[ow - ow0];
+                if constexpr (K == PoolKind::max) t = max_nan(t, v);
+                else if constexpr (K == PoolKind::avg) t += v;
+                else t += p2 ? v * v : p1 ? std::abs(v) : std::pow(std::abs(v), p);
               }
             }
           }

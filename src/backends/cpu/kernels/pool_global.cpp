@@ -200,6 +200,10 @@ Result<std::unique_ptr<backend::Kernel>> make_max_roi_pool_impl(const graph::Gra
       const float b = roi[r * 5];
       if (!(b >= 0.0f && b < static_cast<float>(N)))
         return node_error(StatusCode::out_of_range, node, "roi ", r, " has batch index ", b, ", expected [0, ", N, ")");
+      for (int i = 1; i < 5; ++i)
+        if (!(std::abs(roi[r * 5 + i] * scale) < 1e9f))
+          return node_error(StatusCode::invalid_argument, node, "roi ", r, " has coordinate ", roi[r * 5 + i],
+                            ", expected a finite value within the image scale");
     }
     OBOL_ASSIGN_OR_RETURN(const TensorView y, ctx.output(0, x.dtype(), Shape{R, C, PH, PW}));
     return dispatch_node_dtype<OBOL_CPU_FLOAT_TYPES, F16, BF16>(node, x.dtype(), [&](auto tag) {

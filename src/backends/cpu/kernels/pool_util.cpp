@@ -40,6 +40,12 @@ Result<PoolAttrs> read_pool_attrs(const graph::Graph& g, const graph::Node& node
   }
   for (int64_t p : a.pads)
     if (p < 0) return node_error(StatusCode::invalid_argument, node, "pads must not be negative, found ", p);
+  // Bounded so that window arithmetic cannot overflow int64.
+  constexpr int64_t kMaxAttr = int64_t{1} << 30;
+  for (const std::vector<int64_t>* v : {&a.kernel, &a.strides, &a.dilations, &a.pads})
+    for (int64_t e : *v)
+      if (e > kMaxAttr)
+        return node_error(StatusCode::invalid_argument, node, "pooling attribute value ", e, " exceeds ", kMaxAttr);
 
   OBOL_ASSIGN_OR_RETURN(const std::string auto_pad, node.attr_string("auto_pad", "NOTSET"));
   if (auto_pad == "NOTSET" || auto_pad.empty()) a.auto_pad = AutoPad::notset;
