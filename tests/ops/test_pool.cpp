@@ -358,7 +358,7 @@ TEST_CASE("Global pools", "[ops][pool]") {
         std::string::npos);
 }
 
-TEST_CASE("MaxUnpool inverts MaxPool; MaxRoiPool", "[ops][pool]") {
+TEST_CASE("MaxUnpool inverts MaxPool, MaxRoiPool", "[ops][pool]") {
   const std::vector<float> x{1, 5, 2, 0, 3, 4, 8, 7, 6, 1, 0, 2, 9, 3, 1, 4};
   auto pooled = ok(run_op(OpKind::MaxPool, 12, {tensor<float>({1, 1, 4, 4}, x)},
                           {attr_ints("kernel_shape", {2, 2}), attr_ints("strides", {2, 2})}, 2));
