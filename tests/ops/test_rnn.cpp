@@ -220,7 +220,7 @@ TEST_CASE("RNN: directions, sequence_lens and initial_h against a reference", "[
 
 namespace {
 
-// Runs one recurrent op in float32 (constant, pre-packed W) and float64 and requires equal results.
+// Runs one recurrent op in float32 (constant, pre-packed W and R) and float64 and requires equal results.
 void check_f32_matches_f64(OpKind op, int gates, std::vector<graph::Attribute> attrs, bool peepholes, int D) {
   const int64_t S = 5, Bn = 2, I = 3, H = 4;
   const auto x = random_values(static_cast<size_t>(S * Bn * I), 11);
@@ -235,7 +235,7 @@ void check_f32_matches_f64(OpKind op, int gates, std::vector<graph::Attribute> a
   auto args = [&](auto tag, bool constant) {
     using T = decltype(tag);
     std::vector<Arg> a = {tensor(Shape{S, Bn, I}, cast<T>(x)), tensor(Shape{D, gates * H, I}, cast<T>(w), constant),
-                          tensor(Shape{D, gates * H, H}, cast<T>(r)), tensor(Shape{D, 2 * gates * H}, cast<T>(b)),
+                          tensor(Shape{D, gates * H, H}, cast<T>(r), constant), tensor(Shape{D, 2 * gates * H}, cast<T>(b)),
                           tensor(Shape{Bn}, lens), tensor(Shape{D, Bn, H}, cast<T>(h0))};
     if (lstm) {
       a.push_back(tensor(Shape{D, Bn, H}, cast<T>(c0)));

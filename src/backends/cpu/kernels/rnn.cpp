@@ -1,7 +1,7 @@
 // CPU kernels: the recurrent operators RNN, GRU and LSTM (all ONNX attributes and optional inputs).
 //
 // Per direction, the input projection X * W^T of every time step is one GEMM (f32: the kernel
-// table's sgemm, with W pre-packed when it is a constant); each step then adds H_{t-1} * R^T and
+// table's sgemm, with constant W and R pre-packed); each step then adds H_{t-1} * R^T and
 // applies the cell's gate equations. Batch entries past their sequence_lens stop updating, so
 // Y_h / Y_c hold their last valid step, and their Y rows stay zero. A reverse direction walks each
 // batch entry's own valid prefix backwards.
@@ -24,11 +24,22 @@ using rnn::Activation;
 using rnn::Cell;
 using rnn::RnnAttrs;
 
-// Pre-packed W of each direction (f32, constant W only).
+// Pre-packed constant f32 weights, per direction: W, and R (GRU without linear_before_reset: the
+// z/r rows in r0 and the h rows in r1, which multiply different left operands).
 struct PackedWeights {
-  std::vector<std::shared_ptr<float>> per_direction;
-  int64_t input_size = 0, rows = 0;
+  std::vector<std::shared_ptr<float>> w, r0, r1;
+  int64_t input_size = -1, rows = -1, hidden = -1;
 };
+
+Result<std::shared_ptr<float>> pack_rows(const Node& node, const float* b, int64_t n, int64_t k) {
+  const kernels::KernelTable& kt = kernels::cpu_kernels();
+  const size_t bytes = (kt.sgemm_packed_b_bytes(k, n) + 63) / 64 * 64;
+  float* buf = static_cast<float*>(std::aligned_alloc(64, bytes == 0 ? 64 : bytes));
+  if (buf == nullptr) return node_error(StatusCode::out_of_memory, node, "cannot allocate packed weights");
+  std::shared_ptr<float> p(buf, std::free);
+  kt.sgemm_pack_b(k, n, b, k, true, buf);
+  return p;
+}
 
 // C[M, N] (+)= A[M, K] * B[N, K]^T, row-major with leading dimensions.
 template <class T>
@@ -145,8 +156,16 @@ Status run_recurrent(const Node& node, const RnnAttrs& a, const PackedWeights* p
     const Activation& hact = acts[lstm ? 2 : 0];
 
     const float* pw = nullptr;
-    if constexpr (std::is_same_v<T, float>)
-      if (packed != nullptr) pw = packed->per_direction[static_cast<size_t>(d)].get();
+    const float* pr0 = nullptr;
+    const float* pr1 = nullptr;
+    if constexpr (std::is_same_v<T, float>) {
+      const size_t di = static_cast<size_t>(d);
+      if (packed != nullptr && packed->input_size == I) pw = packed->w[di].get();
+      if (packed != nullptr && packed->hidden == H) {
+        pr0 = packed->r0[di].get();
+        pr1 = packed->r1.empty() ? nullptr : packed->r1[di].get();
+      }
+    }
     gemm_nt<T>(x_rows, GH, I, x, I, wd, I, xw, GH, false, pw);
     for (int64_t b = 0; b < Bn; ++b) {
       for (int64_t j = 0; j < H; ++j) {
@@ -157,8 +176,8 @@ Status run_recurrent(const Node& node, const RnnAttrs& a, const PackedWeights* p
     auto bsum = [&](int64_t k) { return wb != nullptr ? wb[k] + rb[k] : T(0); };
 
     for (int64_t s = 0; s < S; ++s) {
-      if (gru && !a.linear_before_reset) gemm_nt<T>(Bn, 2 * H, H, h, H, rd, H, gates, GH, false);
-      else gemm_nt<T>(Bn, GH, H, h, H, rd, H, gates, GH, false);
+      if (gru && !a.linear_before_reset) gemm_nt<T>(Bn, 2 * H, H, h, H, rd, H, gates, GH, false, pr0);
+      else gemm_nt<T>(Bn, GH, H, h, H, rd, H, gates, GH, false, pr0);
       if (gru) {
         for (int64_t b = 0; b < Bn; ++b) {
           const int64_t len = lens[static_cast<size_t>(b)];
@@ -176,7 +195,7 @@ Status run_recurrent(const Node& node, const RnnAttrs& a, const PackedWeights* p
             tmp[b * H + j] = a.linear_before_reset ? rr : rr * h[b * H + j];
           }
         }
-        if (!a.linear_before_reset) gemm_nt<T>(Bn, H, H, tmp, H, rd + 2 * H * H, H, gates + 2 * H, GH, false);
+        if (!a.linear_before_reset) gemm_nt<T>(Bn, H, H, tmp, H, rd + 2 * H * H, H, gates + 2 * H, GH, false, pr1);
       }
       for (int64_t b = 0; b < Bn; ++b) {
         const int64_t len = lens[static_cast<size_t>(b)];
@@ -243,23 +262,38 @@ Result<std::unique_ptr<backend::Kernel>> make_recurrent(const Graph& gr, const N
   OBOL_RETURN_IF_ERROR(check_arity(node, 3, cell == Cell::lstm ? 8 : 6, 0, cell == Cell::lstm ? 3 : 2));
   OBOL_ASSIGN_OR_RETURN(const RnnAttrs attrs, rnn::parse_rnn_attrs(node, cell));
 
-  // Pack a constant f32 W once, for every direction.
+  // Pack constant f32 W and R once, for every direction; a shape that does not fit is reported at run time.
   std::shared_ptr<const PackedWeights> packed;
-  if (const graph::ConstantData* wc = constant_input(gr, node, 1);
-      wc != nullptr && wc->view.dtype() == DType::f32 && wc->view.rank() == 3 && wc->view.shape()[0] == attrs.num_directions) {
-    const kernels::KernelTable& kt = kernels::cpu_kernels();
+  {
     auto p = std::make_shared<PackedWeights>();
-    p->rows = wc->view.shape()[1];
-    p->input_size = wc->view.shape()[2];
-    const size_t bytes = (kt.sgemm_packed_b_bytes(p->input_size, p->rows) + 63) / 64 * 64;
-    for (int d = 0; d < attrs.num_directions; ++d) {
-      float* buf = static_cast<float*>(std::aligned_alloc(64, bytes == 0 ? 64 : bytes));
-      if (buf == nullptr) return node_error(StatusCode::out_of_memory, node, "cannot allocate packed weights");
-      p->per_direction.emplace_back(buf, std::free);
-      kt.sgemm_pack_b(p->input_size, p->rows, wc->view.data_as<const float>() + d * p->rows * p->input_size,
-                      p->input_size, true, buf);
+    const int64_t G = attrs.gates(), nd = attrs.num_directions;
+    const graph::ConstantData* wc = constant_input(gr, node, 1);
+    if (wc != nullptr && wc->view.dtype() == DType::f32 && wc->view.rank() == 3 && wc->view.shape()[0] == nd &&
+        wc->view.shape()[1] % G == 0 && (attrs.hidden_size < 0 || wc->view.shape()[1] == G * attrs.hidden_size)) {
+      p->rows = wc->view.shape()[1];
+      p->input_size = wc->view.shape()[2];
+      for (int64_t d = 0; d < nd; ++d) {
+        OBOL_ASSIGN_OR_RETURN(auto buf, pack_rows(node, wc->view.data_as<const float>() + d * p->rows * p->input_size, p->rows, p->input_size));
+        p->w.push_back(std::move(buf));
+      }
     }
-    packed = std::move(p);
+    const graph::ConstantData* rc = constant_input(gr, node, 2);
+    if (rc != nullptr && rc->view.dtype() == DType::f32 && rc->view.rank() == 3 && rc->view.shape()[0] == nd &&
+        rc->view.shape()[1] == G * rc->view.shape()[2] && (attrs.hidden_size < 0 || rc->view.shape()[2] == attrs.hidden_size)) {
+      const int64_t H = rc->view.shape()[2];
+      const bool split = attrs.cell == Cell::gru && !attrs.linear_before_reset;
+      for (int64_t d = 0; d < nd; ++d) {
+        const float* rd = rc->view.data_as<const float>() + d * G * H * H;
+        OBOL_ASSIGN_OR_RETURN(auto r0, pack_rows(node, rd, split ? 2 * H : G * H, H));
+        p->r0.push_back(std::move(r0));
+        if (split) {
+          OBOL_ASSIGN_OR_RETURN(auto r1, pack_rows(node, rd + 2 * H * H, H, H));
+          p->r1.push_back(std::move(r1));
+        }
+      }
+      p->hidden = H;
+    }
+    if (!p->w.empty() || !p->r0.empty()) packed = std::move(p);
   }
 
   return make_kernel([node, attrs, packed](backend::KernelContext& ctx) -> Status {
@@ -294,8 +328,7 @@ Result<std::unique_ptr<backend::Kernel>> make_recurrent(const Graph& gr, const N
                                                            : std::initializer_list<int64_t>{dm.batch, dm.nd, H}));
     if (attrs.cell == Cell::lstm && ctx.input_count() > 7 && ctx.has_input(7))
       OBOL_RETURN_IF_ERROR(check_shape(node, ctx.input(7), "P", {dm.nd, 3 * H}));
-    const PackedWeights* pw = packed != nullptr && packed->input_size == dm.input && packed->rows == GH ? packed.get() : nullptr;
-    if (dt == DType::f32) return run_recurrent<float>(node, attrs, pw, ctx, dm);
+    if (dt == DType::f32) return run_recurrent<float>(node, attrs, packed.get(), ctx, dm);
     return run_recurrent<double>(node, attrs, nullptr, ctx, dm);
   });
 }
