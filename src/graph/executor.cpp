@@ -131,11 +131,16 @@ class Executor::Context final : public backend::KernelContext {
   }
 
   Result<void*> scratch(size_t bytes) override {
-    if (ex_.scratch_.nbytes() < bytes) {
-      OBOL_ASSIGN_OR_RETURN(ex_.scratch_, Tensor::empty(DType::u8, Shape{static_cast<int64_t>(bytes)}, ex_.allocator_));
+    // The k-th call of a node gets the session's k-th buffer, grown when needed, so earlier
+    // pointers stay valid and later runs of the same shapes allocate nothing.
+    const size_t k = scratch_calls_++;
+    if (ex_.scratch_.size() <= k) ex_.scratch_.resize(k + 1);
+    Tensor& buf = ex_.scratch_[k];
+    if (buf.nbytes() < bytes) {
+      OBOL_ASSIGN_OR_RETURN(buf, Tensor::empty(DType::u8, Shape{static_cast<int64_t>(bytes)}, ex_.allocator_));
       ++ex_.stats_.last_run_allocations;
     }
-    return ex_.scratch_.data();
+    return buf.data();
   }
 
  private:
@@ -144,6 +149,7 @@ class Executor::Context final : public backend::KernelContext {
   const std::vector<TensorView>* user_outputs_;
   int n_in_ = 0;
   std::vector<Tensor> omitted_;
+  size_t scratch_calls_ = 0;
   alignas(64) uint8_t zero_byte_ = 0;
 };
 

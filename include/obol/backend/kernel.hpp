@@ -28,7 +28,8 @@ class KernelContext {
   // Calling it twice for one output is an error.
   virtual Result<TensorView> output(int i, DType dtype, const Shape& shape) = 0;
 
-  // Scratch memory for this node only, 64-byte aligned, released when the kernel returns.
+  // Scratch memory for this node only, 64-byte aligned, valid until the kernel returns. A kernel may
+  // call it several times; each call returns a distinct buffer and earlier ones stay valid.
   virtual Result<void*> scratch(size_t bytes) = 0;
 };
 

@@ -104,7 +104,7 @@ class Executor {
   std::vector<size_t> plan_bytes_;       // per value: bytes reserved at that offset
   std::vector<char> output_index_set_;   // per value: is a graph output
   Tensor arena_;
-  Tensor scratch_;
+  std::vector<Tensor> scratch_;          // one buffer per scratch() call of a node, reused by all nodes
   bool plan_stale_ = true;
 };
 

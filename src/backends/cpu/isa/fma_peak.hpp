@@ -1,28 +1,28 @@
-// Shared body of the FMA-peak loop; instantiated per tier in fma_peak__<isa>.cpp.
+// Shared body of the FMA-peak loop; instantiated per tier in fma_peak__<isa>.cpp with that tier's
+// vector type and fused multiply-add (intrinsics: xsimd 8.1's fma on plain avx2/avx512f archs is
+// a multiply and an add, which would measure the wrong roof).
 #pragma once
 
 #include <cstdint>
 
-#include <xsimd/xsimd.hpp>
-
 namespace obol::kernels {
 
-// Runs `iters` iterations of 2 * kChains independent FMAs on batches of B; returns a value that
-// depends on every result so the compiler keeps the work.
-template <class B, int kChains = 12>
+// Runs `iters` iterations of kChains independent FMA chains, two FMAs per chain per iteration;
+// returns a value that depends on every result so the compiler keeps the work.
+template <class V, class Ops, int kChains = 12>
 float fma_peak_loop(int64_t iters, float seed) {
-  B acc[kChains];
-  for (int c = 0; c < kChains; ++c) acc[c] = B(seed + static_cast<float>(c) * 1e-3f);
-  const B a(0.999999f), b(1e-7f);
+  V acc[kChains];
+  for (int c = 0; c < kChains; ++c) acc[c] = Ops::set1(seed + static_cast<float>(c) * 1e-3f);
+  const V a = Ops::set1(0.999999f), b = Ops::set1(1e-7f);
   for (int64_t i = 0; i < iters; ++i) {
 #pragma GCC unroll 12
-    for (int c = 0; c < kChains; ++c) acc[c] = xsimd::fma(acc[c], a, b);
+    for (int c = 0; c < kChains; ++c) acc[c] = Ops::fma(acc[c], a, b);
 #pragma GCC unroll 12
-    for (int c = 0; c < kChains; ++c) acc[c] = xsimd::fma(acc[c], a, b);
+    for (int c = 0; c < kChains; ++c) acc[c] = Ops::fma(acc[c], a, b);
   }
-  B s = acc[0];
-  for (int c = 1; c < kChains; ++c) s += acc[c];
-  return xsimd::hadd(s);
+  float s = 0;
+  for (int c = 0; c < kChains; ++c) s += Ops::first(acc[c]);
+  return s;
 }
 
 }  // namespace obol::kernels

@@ -1,14 +1,21 @@
-// FMA-peak loop for the avx512 tier.
-#include <xsimd/xsimd.hpp>
+// FMA-peak loop for the avx512 tier (512-bit vfmadd).
+#include <immintrin.h>
 
 #include "fma_peak.hpp"
 
 namespace obol::kernels {
 
+namespace {
+struct Avx512Ops {
+  static __m512 set1(float x) { return _mm512_set1_ps(x); }
+  static __m512 fma(__m512 a, __m512 b, __m512 c) { return _mm512_fmadd_ps(a, b, c); }
+  static float first(__m512 v) { return _mm512_cvtss_f32(v); }
+};
+}  // namespace
+
 float fma_peak__avx512(int64_t iters, float seed, int* lanes) {
-  using B = xsimd::batch<float, xsimd::avx512f>;
-  *lanes = static_cast<int>(B::size);
-  return fma_peak_loop<B>(iters, seed);
+  *lanes = 16;
+  return fma_peak_loop<__m512, Avx512Ops>(iters, seed);
 }
 
 }  // namespace obol::kernels
