@@ -102,7 +102,7 @@ TEST_CASE("npy headers as NumPy writes them", "[io][npy]") {
   }
 }
 
-TEST_CASE("bf16 has no npy form; f16 has", "[io][npy]") {
+TEST_CASE("bf16 has no npy form, f16 has", "[io][npy]") {
   Tensor bf = Tensor::zeros(DType::bf16, Shape{2}).value();
   CHECK(io::encode_npy(bf).status().code() == StatusCode::unsupported);
   Tensor h = Tensor::zeros(DType::f16, Shape{2}).value();

@@ -225,7 +225,7 @@ TEST_CASE("inputs are checked against the graph's declared types", "[graph][exec
   CHECK(wrong.message() == "[session] output 'z' is f32[2, 4] but the buffer given is f32[7] (in node 'neg3' (Neg))");
 }
 
-TEST_CASE("placement records fallbacks; strict mode refuses them", "[graph][executor]") {
+TEST_CASE("placement records fallbacks, strict mode refuses them", "[graph][executor]") {
   auto cdata = std::make_shared<std::vector<float>>(iota_data(8, 0.0f));
   TestBackend fast("fast", true), cpu("cpu", false);
   auto compiled = CompiledGraph::compile(make_graph(cdata, 2), {&fast, &cpu});

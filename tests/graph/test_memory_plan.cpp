@@ -37,7 +37,7 @@ TEST_CASE("a chain reuses memory: two buffers suffice", "[graph][memory]") {
   CHECK(plan.arena_bytes == 2 * 1024);
 }
 
-TEST_CASE("disjoint lifetimes share one offset; overlapping ones do not", "[graph][memory]") {
+TEST_CASE("disjoint lifetimes share one offset, overlapping ones do not", "[graph][memory]") {
   const std::vector<BufferRequest> reqs = {{256, 0, 1}, {256, 2, 3}, {128, 1, 2}};
   const auto plan = plan_memory(reqs, 64);
   check_no_conflicts(reqs, plan, 64);

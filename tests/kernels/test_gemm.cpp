@@ -366,7 +366,7 @@ TEST_CASE("sgemm: empty shapes", "[gemm]") {
   }
 }
 
-TEST_CASE("sgemm: inf and NaN in A propagate; beta = 0 never reads C", "[gemm]") {
+TEST_CASE("sgemm: inf and NaN in A propagate, beta = 0 never reads C", "[gemm]") {
   const float inf = std::numeric_limits<float>::infinity();
   const float nan = std::numeric_limits<float>::quiet_NaN();
   for (const KernelTable* k : tiers()) {

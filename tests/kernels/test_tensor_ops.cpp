@@ -119,7 +119,7 @@ TEST_CASE("tensor binary: numpy broadcasting", "[kernels][tensor_ops]") {
   }
 }
 
-TEST_CASE("tensor binary: errors name the shapes; in place over an operand", "[kernels][tensor_ops]") {
+TEST_CASE("tensor binary: errors name the shapes, in place over an operand", "[kernels][tensor_ops]") {
   std::vector<float> a(6, 1.0f), b(4, 2.0f), y(24, 0.0f);
   const Status st = binary(BinaryOp::add, view(a, Shape{2, 3}), view(b, Shape{4}), view(y, Shape{2, 3}));
   CHECK(st.code() == StatusCode::invalid_argument);
