@@ -97,10 +97,17 @@ def main():
     ap.add_argument("--bench", default="build/bin/obol-bench-models")
     ap.add_argument("--lock", help="run each timed command under flock LOCK")
     ap.add_argument("--json", help="write every round's figures here")
+    ap.add_argument("--from-json", help="only print the table of a --json file written earlier")
     ap.add_argument("--no-floor", action="store_true", help="leave out the Identity 1x1 (per-call floor) row")
     args = ap.parse_args()
     models = args.models or common.default_models()
     threads = args.threads.split(",")
+    if args.from_json:
+        with open(args.from_json) as f:
+            data = json.load(f)
+        names = {k.split("/")[1]: None for rd in data["rounds"] for k in rd["obol"]}
+        print_table([os.path.join(n, "model.onnx") for n in names], threads, data["rounds"], data["onnxruntime"])
+        return
     rounds = []
     ort_version = "?"
     with tempfile.TemporaryDirectory() as tmp:
