@@ -3,6 +3,9 @@ option(OBOL_BUILD_TESTS "Build the Catch2 test suite" ON)
 option(OBOL_BUILD_BENCH "Build the Google Benchmark binaries" ON)
 option(OBOL_BUILD_TOOLS "Build the obol command-line tool" ON)
 option(OBOL_BUILD_EXAMPLES "Build the examples" ON)
+# libobol.a (the C++ API and the C API) is always built; this adds libobol.so.<C API major>, which
+# exports only the C API (obol_*). Packagers ship both, as Debian's libobol1 / libobol-dev would.
+option(OBOL_BUILD_SHARED "Also build the shared library libobol.so (C API only)" ON)
 option(OBOL_BUILD_FUZZERS "Build the libFuzzer targets in fuzz/ (clang only; see ./run fuzz)" OFF)
 option(OBOL_WITH_OPENMP "Use OpenMP for the default parallel_for" ON)
 option(OBOL_WITH_ONEDNN "Use oneDNN as an optional CPU provider (benchmarks compare against it regardless)" ON)

@@ -218,6 +218,10 @@ Status Executor::run_impl(const std::vector<TensorView>& inputs, const std::vect
   const auto& last_use = compiled_->last_use();
   Status failure;
   for (size_t s = 0; s < steps.size() && failure.is_ok(); ++s) {
+    if (cancel_flag_ && cancel_flag_->load(std::memory_order_acquire)) {
+      failure = make_status(StatusCode::cancelled, "session", "run cancelled before ", g.node(steps[s].node).describe());
+      break;
+    }
     const Node& node = g.node(steps[s].node);
     Context ctx(*this, node, user_outputs);
     for (ValueId v : node.outputs)

@@ -14,6 +14,7 @@
 // in place over inputs that die at their node.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -85,6 +86,11 @@ class Executor {
   const ExecutorStats& stats() const noexcept { return stats_; }
   const CompiledGraph& compiled() const noexcept { return *compiled_; }
 
+  // Cancellation: while *flag is true, a run stops before its next node and returns
+  // StatusCode::cancelled (the executor stays usable). The flag may be set from any thread; the
+  // executor only reads it, and it must outlive every run. nullptr (the default) turns the check off.
+  void set_cancel_flag(const std::atomic<bool>* flag) noexcept { cancel_flag_ = flag; }
+
  private:
   class Context;
   friend class Context;
@@ -106,6 +112,7 @@ class Executor {
   Tensor arena_;
   std::vector<Tensor> scratch_;          // one buffer per scratch() call of a node, reused by all nodes
   bool plan_stale_ = true;
+  const std::atomic<bool>* cancel_flag_ = nullptr;
 };
 
 }  // namespace obol::graph
