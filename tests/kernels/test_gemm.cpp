@@ -32,7 +32,9 @@ Tiles tiles_of(Isa isa) {
   switch (isa) {
     case Isa::scalar: return {4, 4, 64, 16};
     case Isa::avx2: return {6, 16, 256, 144};
-    case Isa::avx512: return {12, 32, 256, 144};
+    case Isa::avx512:
+    case Isa::avx512vnni:
+    case Isa::amx: return {12, 32, 256, 144};
   }
   return {1, 1, 1, 1};
 }

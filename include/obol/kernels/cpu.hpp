@@ -5,9 +5,10 @@
 // through a KernelTable, so a binary built here runs on any x86-64 (or, with the scalar tier, any
 // CPU) and uses the best code the machine supports.
 //
-// The environment variable OBOL_CPU_ISA=scalar|avx2|avx512 forces a tier (lower than or equal to
-// what the CPU supports; an unsupported or unknown value is reported once and ignored), so one
-// machine can exercise every path.
+// The environment variable OBOL_CPU_ISA=scalar|avx2|avx512|avx512vnni|amx forces a tier (lower than
+// or equal to what the CPU supports; an unsupported or unknown value is reported once and ignored),
+// so one machine can exercise every path. avx512vnni and amx run the avx512 fp32 kernels and select
+// the int8 GEMM tiers of the same names (obol/kernels/qgemm.hpp).
 //
 // Thread-safety: the tables are built once, on first use, and are immutable afterwards.
 #pragma once
@@ -22,8 +23,8 @@
 namespace obol::kernels {
 
 // Ordered from the most portable to the most capable.
-enum class Isa : int { scalar = 0, avx2 = 1, avx512 = 2 };
-inline constexpr int kIsaCount = 3;
+enum class Isa : int { scalar = 0, avx2 = 1, avx512 = 2, avx512vnni = 3, amx = 4 };
+inline constexpr int kIsaCount = 5;
 const char* isa_name(Isa isa) noexcept;
 
 struct CpuFeatures {
@@ -32,6 +33,7 @@ struct CpuFeatures {
   bool avx512vnni = false, avx512bf16 = false, avx512fp16 = false, avx_vnni = false;
   bool amx_tile = false, amx_int8 = false, amx_bf16 = false;
   bool os_avx = false, os_avx512 = false;  // the OS saves the wider register state
+  bool os_amx = false;                     // XCR0 enables AMX tile state (XTILECFG, XTILEDATA)
   bool neon = false, arm_dotprod = false;
   std::string vendor, brand;
 };
@@ -40,8 +42,12 @@ struct CpuFeatures {
 const CpuFeatures& cpu_features() noexcept;
 // "avx2 fma avx512f ..." for reports.
 std::string cpu_features_string(const CpuFeatures& f);
-// Whether this CPU (and the build) can run the given tier.
+// Whether this CPU (and the build) can run the given tier. For Isa::amx this includes asking Linux
+// for AMX tile-data permission (amx_tile_permission).
 bool isa_supported(Isa isa) noexcept;
+// Whether this process may use AMX tile data: on Linux, asks once with
+// arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA); false when refused or without AMX.
+bool amx_tile_permission() noexcept;
 // The best tier the CPU supports, ignoring OBOL_CPU_ISA.
 Isa best_isa() noexcept;
 

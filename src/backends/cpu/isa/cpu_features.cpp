@@ -6,6 +6,10 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #include <cpuid.h>
 #define OBOL_X86 1
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 #elif defined(__aarch64__)
 #include <sys/auxv.h>
 #endif
@@ -46,6 +50,7 @@ CpuFeatures detect() {
     const unsigned long long xcr0 = xgetbv0();
     f.os_avx = (xcr0 & 0x6) == 0x6;
     f.os_avx512 = f.os_avx && (xcr0 & 0xe0) == 0xe0;
+    f.os_amx = (xcr0 & 0x60000ull) == 0x60000ull;  // bits 17 (XTILECFG) and 18 (XTILEDATA)
   }
   if (max_leaf >= 7) {
     cpuid(7, 0, r);
@@ -67,6 +72,7 @@ CpuFeatures detect() {
   if (!f.os_avx) f.avx = f.avx2 = f.fma = f.f16c = f.avx_vnni = false;
   if (!f.os_avx512)
     f.avx512f = f.avx512bw = f.avx512vl = f.avx512dq = f.avx512cd = f.avx512vnni = f.avx512bf16 = f.avx512fp16 = false;
+  if (!f.os_amx) f.amx_tile = f.amx_int8 = f.amx_bf16 = false;
 
   cpuid(0x80000000u, 0, r);
   if (r[0] >= 0x80000004u) {
@@ -126,6 +132,21 @@ std::string cpu_features_string(const CpuFeatures& f) {
   return s;
 }
 
+bool amx_tile_permission() noexcept {
+#if defined(OBOL_X86) && defined(__linux__)
+  static const bool granted = [] {
+    const CpuFeatures& f = cpu_features();
+    if (!f.amx_tile || !f.amx_int8) return false;
+    constexpr long kArchReqXcompPerm = 0x1023;  // ARCH_REQ_XCOMP_PERM
+    constexpr long kXfeatureXtiledata = 18;
+    return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+  }();
+  return granted;
+#else
+  return false;
+#endif
+}
+
 bool isa_supported(Isa isa) noexcept {
   const CpuFeatures& f = cpu_features();
   switch (isa) {
@@ -133,12 +154,15 @@ bool isa_supported(Isa isa) noexcept {
 #if defined(OBOL_HAVE_X86_ISAS)
     case Isa::avx2: return f.avx2 && f.fma;
     case Isa::avx512: return f.avx2 && f.fma && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq;
-#else
-    case Isa::avx2:
-    case Isa::avx512: (void)f; return false;
+#if defined(OBOL_HAVE_ISA_AVX512VNNI)
+    case Isa::avx512vnni: return isa_supported(Isa::avx512) && f.avx512vnni;
 #endif
+#if defined(OBOL_HAVE_ISA_AMX)
+    case Isa::amx: return isa_supported(Isa::avx512) && f.avx512vnni && f.amx_tile && f.amx_int8 && amx_tile_permission();
+#endif
+#endif
+    default: (void)f; return false;
   }
-  return false;
 }
 
 Isa best_isa() noexcept {

@@ -14,6 +14,8 @@ const char* isa_name(Isa isa) noexcept {
     case Isa::scalar: return "scalar";
     case Isa::avx2: return "avx2";
     case Isa::avx512: return "avx512";
+    case Isa::avx512vnni: return "avx512vnni";
+    case Isa::amx: return "amx";
   }
   return "unknown";
 }
@@ -62,7 +64,7 @@ Isa choose_isa(const bool* supported) {
     }
   }
   log_message(LogLevel::warning, std::string("[cpu] OBOL_CPU_ISA=") + forced +
-                                     " is unknown (expected scalar, avx2 or avx512); using " + isa_name(best));
+                                     " is unknown (expected scalar, avx2, avx512, avx512vnni or amx); using " + isa_name(best));
   return best;
 }
 

@@ -34,7 +34,9 @@ PeakFn peak_fn(Isa isa) {
     case Isa::scalar: return &fma_peak_scalar;
 #if defined(OBOL_HAVE_X86_ISAS)
     case Isa::avx2: return &fma_peak__avx2;
-    case Isa::avx512: return &fma_peak__avx512;
+    case Isa::avx512:
+    case Isa::avx512vnni:
+    case Isa::amx: return &fma_peak__avx512;
 #else
     default: break;
 #endif

@@ -1,0 +1,69 @@
+// int8 GEMM, avx2 tier (pair16 layout). Compiled with only this tier's flags (cmake/Isa.cmake).
+//
+// Exact without VNNI: A - a_zp is packed as int16 (|.| <= 255) and each B byte is sign-extended to
+// int16 on load (vpmovsxbw), so vpmaddwd forms (a0 b0 + a1 b1) with |.| <= 2 * 255 * 128 in int32
+// and nothing saturates. (vpmaddubsw would add two u8 x s8 products in int16: 255 * 127 * 2
+// overflows it.) Throughput matches vpmaddubsw + vpmaddwd(1): two multiply-port ops per 32 MACs.
+//
+// Tile 6 x 16: 12 ymm accumulators + 2 B vectors + 1 broadcast. A rows are broadcast as int16
+// pairs straight from the packed rows; the 16-column B panel (Kp * 16 bytes) stays in L1 while
+// every row panel of the block passes over it.
+#include <immintrin.h>
+
+#include "qgemm_impl.hpp"
+#include "qgemm_x86.hpp"
+
+namespace obol::kernels::qgemm_detail {
+
+namespace {
+
+template <int R>
+void tile_avx2(const Plan& p, const int16_t* a, int64_t astride, const int32_t* rowsum, const int8_t* b, int64_t m,
+               int64_t n, int64_t cnt) {
+  __m256i acc[R][2];
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+  const int64_t kq = p.Kp / 2;
+  for (int64_t j = 0; j < kq; ++j) {
+    const __m256i b0 = _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(b + j * 32)));
+    const __m256i b1 = _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(b + j * 32 + 16)));
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r) {
+      int32_t pair;
+      std::memcpy(&pair, a + r * astride + 2 * j, 4);
+      const __m256i av = _mm256_set1_epi32(pair);
+      acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(av, b0));
+      acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(av, b1));
+    }
+  }
+  for (int r = 0; r < R; ++r) epilogue16(p, m + r, n, cnt, acc[r][0], acc[r][1], rowsum[r]);
+}
+
+}  // namespace
+
+bool qgemm_block__avx2(const Plan& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  constexpr int MR = 6;
+  const int64_t rows = m1 - m0;
+  const int64_t stride = round_up(std::max<int64_t>(p.Kp, 16), 16);
+  char* mem = static_cast<char*>(qgemm_scratch(0, static_cast<size_t>(rows * stride * 2 + rows * 4 + 64)));
+  if (!mem) return false;
+  int16_t* a = reinterpret_cast<int16_t*>(mem);
+  int32_t* rowsum = reinterpret_cast<int32_t*>(mem + rows * stride * 2);
+  pack_a_i16(p, m0, rows, a, stride, rowsum);
+  for (int64_t n = n0; n < n1; n += 16) {
+    const int8_t* b = p.B + (n / 16) * p.Kp * 16;
+    const int64_t cnt = std::min<int64_t>(16, n1 - n);
+    int64_t r = 0;
+    for (; r + MR <= rows; r += MR) tile_avx2<MR>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt);
+    switch (rows - r) {
+      case 1: tile_avx2<1>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
+      case 2: tile_avx2<2>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
+      case 3: tile_avx2<3>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
+      case 4: tile_avx2<4>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
+      case 5: tile_avx2<5>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
+      default: break;
+    }
+  }
+  return true;
+}
+
+}  // namespace obol::kernels::qgemm_detail

@@ -1,0 +1,65 @@
+// int8 GEMM, avxvnni tier (quad16 layout): vpdpbusd on ymm (AVX-VNNI, e.g. Alder Lake and later
+// client cores). Compiled with only this tier's flags (cmake/Isa.cmake).
+//
+// vpdpbusd adds four uint8 x int8 products to an int32 lane without intermediate saturation, so A
+// is packed as uint8 (int8 A flipped by 0x80; the driver moves the zero point to match). Tile
+// 6 x 16: 12 ymm accumulators + 2 B vectors + 1 broadcast.
+#include <immintrin.h>
+
+#include "qgemm_impl.hpp"
+#include "qgemm_x86.hpp"
+
+namespace obol::kernels::qgemm_detail {
+
+namespace {
+
+template <int R>
+void tile_avxvnni(const Plan& p, const uint8_t* a, int64_t astride, const int32_t* rowsum, const int8_t* b,
+                  int64_t m, int64_t n, int64_t cnt) {
+  __m256i acc[R][2];
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+  const int64_t kq = p.Kp / 4;
+  for (int64_t j = 0; j < kq; ++j) {
+    const __m256i b0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(b + j * 64));
+    const __m256i b1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(b + j * 64 + 32));
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r) {
+      int32_t quad;
+      std::memcpy(&quad, a + r * astride + 4 * j, 4);
+      const __m256i av = _mm256_set1_epi32(quad);
+      acc[r][0] = _mm256_dpbusd_avx_epi32(acc[r][0], av, b0);
+      acc[r][1] = _mm256_dpbusd_avx_epi32(acc[r][1], av, b1);
+    }
+  }
+  for (int r = 0; r < R; ++r) epilogue16(p, m + r, n, cnt, acc[r][0], acc[r][1], rowsum[r]);
+}
+
+}  // namespace
+
+bool qgemm_block__avxvnni(const Plan& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  constexpr int MR = 6;
+  const int64_t rows = m1 - m0;
+  const int64_t stride = round_up(std::max<int64_t>(p.Kp, 32), 32);
+  char* mem = static_cast<char*>(qgemm_scratch(0, static_cast<size_t>(rows * stride + rows * 4 + 64)));
+  if (!mem) return false;
+  uint8_t* a = reinterpret_cast<uint8_t*>(mem);
+  int32_t* rowsum = reinterpret_cast<int32_t*>(mem + round_up(rows * stride, 64));
+  pack_a_u8(p, m0, rows, rows, a, stride, rowsum);
+  for (int64_t n = n0; n < n1; n += 16) {
+    const int8_t* b = p.B + (n / 16) * p.Kp * 16;
+    const int64_t cnt = std::min<int64_t>(16, n1 - n);
+    int64_t r = 0;
+    for (; r + MR <= rows; r += MR) tile_avxvnni<MR>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt);
+    switch (rows - r) {
+      case 1: tile_avxvnni<1>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
+      case 2: tile_avxvnni<2>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
+      case 3: tile_avxvnni<3>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
+      case 4: tile_avxvnni<4>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
+      case 5: tile_avxvnni<5>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
+      default: break;
+    }
+  }
+  return true;
+}
+
+}  // namespace obol::kernels::qgemm_detail
