@@ -8,6 +8,12 @@ if(OBOL_WITH_OPENMP)
   find_package(OpenMP REQUIRED COMPONENTS CXX)
 endif()
 
+# xxHash (libxxhash-dev), used header-only (XXH_INLINE_ALL) for the response cache's 128-bit keys.
+find_path(OBOL_XXHASH_INCLUDE_DIR xxhash.h)
+if(NOT OBOL_XXHASH_INCLUDE_DIR)
+  message(FATAL_ERROR "xxHash's header (libxxhash-dev) is needed for the response cache; install it (./run deps)")
+endif()
+
 if(OBOL_WITH_ONEDNN OR OBOL_BUILD_BENCH)
   find_package(dnnl QUIET)
   if(NOT dnnl_FOUND)

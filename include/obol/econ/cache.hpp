@@ -146,9 +146,10 @@ class Cache {
 
   // Stores (or replaces) the outputs under `key`, evicting least-recently-used entries as needed.
   // With the semantic tier on, `inputs` are embedded and indexed (pass {} to skip that).
-  // Returns the stored value, or nullptr when it was too large to store.
+  // Returns the value holding `outputs` (never null). A value larger than one shard's budget is
+  // returned without being stored (counted as too_large; `stored`, when given, says which).
   CacheValue put(const CacheKey& key, std::vector<Tensor> outputs, std::vector<std::string> tags = {},
-                 const std::vector<TensorView>& inputs = {});
+                 const std::vector<TensorView>& inputs = {}, bool* stored = nullptr);
 
   bool invalidate(const CacheKey& key);       // true when an entry was dropped
   size_t invalidate_tag(std::string_view tag);  // entries dropped
