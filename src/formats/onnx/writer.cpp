@@ -124,7 +124,10 @@ Result<Writer> attribute_proto(const Attribute& a, const graph::Node& n, Ctx& ct
 Result<Writer> graph_proto(const Graph& g, Ctx& ctx) {
   Writer w;
   OBOL_ASSIGN_OR_RETURN(std::vector<graph::NodeId> order, g.topological_order());
-  auto name_of = [&](graph::ValueId id) -> std::string_view { return id == graph::kNoValue ? "" : g.value(id).name; };
+  auto name_of = [&](graph::ValueId id) -> std::string_view {
+    if (id == graph::kNoValue) return {};
+    return g.value(id).name;  // a view of the graph's string, not of a temporary copy
+  };
   for (graph::NodeId nid : order) {
     const graph::Node& n = g.node(nid);
     const graph::OpInfo& info = graph::op_info(n.op);
