@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -48,6 +49,16 @@ obol_status* guarded(const char* function, F&& body) noexcept {
     std::snprintf(buf, sizeof buf, "[c_api] %s: unexpected exception", function);
     return make_error(OBOL_ERROR_INTERNAL, buf);
   }
+}
+
+// The integer a caller passed for an enum, read as bytes: a C caller may pass any int, and loading
+// an out-of-range value as the enum type is undefined in C++ (and -fsanitize=enum flags it).
+template <class E>
+int enum_value(const E& e) noexcept {
+  static_assert(sizeof(E) == sizeof(int), "C API enums are int-sized");
+  int v;
+  std::memcpy(&v, &e, sizeof v);
+  return v;
 }
 
 // Result/Status plumbing for functions that return obol_status*.

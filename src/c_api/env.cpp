@@ -183,12 +183,13 @@ obol_status* obol_env_create(uint32_t api_version, const obol_env_options* optio
                           "[env] obol_allocator needs both alloc and free (or pass no allocator for the default)");
       env->allocator = obol::Allocator(obol::AllocatorHooks{a.alloc, a.free, a.user});
     }
-    if (opt.log_level < OBOL_LOG_DEFAULT || opt.log_level > OBOL_LOG_OFF)
+    const int level = enum_value(opt.log_level);
+    if (level < OBOL_LOG_DEFAULT || level > OBOL_LOG_OFF)
       return make_error(OBOL_ERROR_INVALID_ARGUMENT,
-                        obol::str_cat("[env] log_level ", static_cast<int>(opt.log_level), " is not an obol_log_level"));
+                        obol::str_cat("[env] log_level ", level, " is not an obol_log_level"));
     env->log = opt.log;
     env->log_user = opt.log_user;
-    env->log_level = opt.log_level;
+    env->log_level = static_cast<obol_log_level>(level);
     if (opt.thread_pool) {
       const obol_thread_pool& p = *opt.thread_pool;
       if (obol_status* s = check_struct_size("obol_env_create", "obol_thread_pool", p.struct_size, kThreadPoolV1,
@@ -206,7 +207,7 @@ obol_status* obol_env_create(uint32_t api_version, const obol_env_options* optio
     env->num_threads = opt.num_threads;
 
     auto box = std::make_unique<obol_env>();
-    if (obol_status* s = install_process_hooks(*env, opt.log != nullptr || opt.log_level != OBOL_LOG_DEFAULT,
+    if (obol_status* s = install_process_hooks(*env, opt.log != nullptr || level != OBOL_LOG_DEFAULT,
                                                opt.thread_pool != nullptr, opt.num_threads != 0))
       return s;
     box->state = std::move(env);

@@ -119,13 +119,14 @@ obol_status* obol_model_load_memory(obol_env* env, const void* data, size_t size
     if (!data) return null_argument("obol_model_load_memory", "data");
     if (!out) return null_argument("obol_model_load_memory", "out");
     if (size == 0) return make_error(OBOL_ERROR_INVALID_ARGUMENT, "[model] obol_model_load_memory: size is 0");
-    if (mode != OBOL_MEMORY_BORROW && mode != OBOL_MEMORY_COPY)
-      return make_error(OBOL_ERROR_INVALID_ARGUMENT, obol::str_cat("[model] obol_model_load_memory: mode ",
-                                                                   static_cast<int>(mode), " is not an obol_memory_mode"));
+    const int m = enum_value(mode);
+    if (m != OBOL_MEMORY_BORROW && m != OBOL_MEMORY_COPY)
+      return make_error(OBOL_ERROR_INVALID_ARGUMENT, obol::str_cat("[model] obol_model_load_memory: mode ", m,
+                                                                   " is not an obol_memory_mode"));
     auto state = std::make_shared<ModelState>();
     state->env = env->state;
     state->size = size;
-    if (mode == OBOL_MEMORY_COPY) {
+    if (m == OBOL_MEMORY_COPY) {
       const obol::Allocator alloc = env->state->allocator;
       void* copy = alloc.allocate(size, obol::kDefaultAlignment);
       if (!copy)

@@ -250,16 +250,18 @@ obol_status* obol_session_placement_report(const obol_session* session, obol_rep
   return guarded("obol_session_placement_report", [&]() -> obol_status* {
     if (!session) return null_argument("obol_session_placement_report", "session");
     if (!out) return null_argument("obol_session_placement_report", "out");
-    if (format != OBOL_REPORT_TEXT && format != OBOL_REPORT_JSON)
-      return make_error(OBOL_ERROR_INVALID_ARGUMENT, obol::str_cat("[session] report format ", static_cast<int>(format),
-                                                                   " is not an obol_report_format"));
+    const int f = enum_value(format);
+    if (f != OBOL_REPORT_TEXT && f != OBOL_REPORT_JSON)
+      return make_error(OBOL_ERROR_INVALID_ARGUMENT,
+                        obol::str_cat("[session] report format ", f, " is not an obol_report_format"));
     const obol::graph::CompiledGraph& c = session->executor->compiled();
-    std::string r = format == OBOL_REPORT_JSON ? "[" : "";
+    const bool json = f == OBOL_REPORT_JSON;
+    std::string r = json ? "[" : "";
     bool first = true;
     for (const obol::graph::NodePlacement& p : c.placement()) {
       const obol::graph::Node& n = c.graph().node(p.node);
       const std::string op(obol::graph::op_info(n.op).op_type);
-      if (format == OBOL_REPORT_TEXT) {
+      if (!json) {
         r += obol::str_cat(n.name, "\t", op, "\t", p.backend);
         if (!p.fallback_reason.empty()) r += obol::str_cat("\tfallback: ", p.fallback_reason);
         r += "\n";
@@ -270,7 +272,7 @@ obol_status* obol_session_placement_report(const obol_session* session, obol_rep
       }
       first = false;
     }
-    if (format == OBOL_REPORT_JSON) r += "]";
+    if (json) r += "]";
     char* s = copy_string(r);
     if (!s) return out_of_memory();
     *out = s;

@@ -79,11 +79,8 @@ obol_error_code obol_status_code(const obol_status* status) { return status ? st
 const char* obol_status_message(const obol_status* status) { return status ? status->message : ""; }
 
 const char* obol_error_code_name(obol_error_code code) {
-  switch (code) {
-    case OBOL_ERROR_VERSION_MISMATCH: return "version_mismatch";
-    default: break;
-  }
-  const int c = static_cast<int>(code);
+  const int c = obol::capi::enum_value(code);
+  if (c == OBOL_ERROR_VERSION_MISMATCH) return "version_mismatch";
   if (c < 0 || c > static_cast<int>(obol::StatusCode::unavailable)) return "unknown";
   return obol::status_code_name(static_cast<obol::StatusCode>(c));
 }
@@ -95,14 +92,14 @@ void obol_status_free(obol_status* status) {
 void obol_string_free(char* string) { std::free(string); }
 
 const char* obol_dtype_name(obol_dtype dtype) {
-  const int d = static_cast<int>(dtype);
+  const int d = obol::capi::enum_value(dtype);
   if (d < 0 || d > 255) return "invalid";
   // dtype_name() views static string literals, so data() is NUL-terminated.
   return obol::dtype_name(static_cast<obol::DType>(d)).data();
 }
 
 size_t obol_dtype_size(obol_dtype dtype) {
-  const int d = static_cast<int>(dtype);
+  const int d = obol::capi::enum_value(dtype);
   if (d < 0 || d > 255) return 0;
   return obol::dtype_size(static_cast<obol::DType>(d));
 }

@@ -7,16 +7,16 @@ namespace obol::capi {
 namespace {
 
 Result<Shape> checked_shape(const char* function, obol_dtype dtype, const int64_t* dims, size_t rank) {
-  const int d = static_cast<int>(dtype);
+  const int d = enum_value(dtype);
   OBOL_CHECK_OR_RETURN(d >= 0 && d < 255 && dtype_is_valid(static_cast<DType>(d)), invalid_argument, "tensor",
                        function, ": dtype ", d, " is not an obol_dtype");
   OBOL_CHECK_OR_RETURN(rank == 0 || dims != nullptr, invalid_argument, "tensor", function, ": dims is NULL for rank ",
                        rank);
   OBOL_ASSIGN_OR_RETURN(Shape shape, Shape::make(dims, rank));
   OBOL_ASSIGN_OR_RETURN(const int64_t n, shape.checked_numel());
-  OBOL_CHECK_OR_RETURN(dtype_storage_bytes(static_cast<DType>(dtype), static_cast<size_t>(n)) != SIZE_MAX,
+  OBOL_CHECK_OR_RETURN(dtype_storage_bytes(static_cast<DType>(d), static_cast<size_t>(n)) != SIZE_MAX,
                        invalid_argument, "tensor", function, ": shape ", shape.to_string(), " cannot be stored as ",
-                       dtype_name(static_cast<DType>(dtype)), " (block types need a last dimension that is a multiple "
+                       dtype_name(static_cast<DType>(d)), " (block types need a last dimension that is a multiple "
                        "of the block size)");
   return shape;
 }
@@ -48,7 +48,7 @@ obol_status* obol_tensor_wrap(obol_dtype dtype, const int64_t* dims, size_t rank
   return guarded("obol_tensor_wrap", [&]() -> obol_status* {
     if (!out) return null_argument("obol_tensor_wrap", "out");
     OBOL_C_ASSIGN_OR_RETURN(const obol::Shape shape, checked_shape("obol_tensor_wrap", dtype, dims, rank));
-    const obol::DType dt = static_cast<obol::DType>(dtype);
+    const obol::DType dt = static_cast<obol::DType>(enum_value(dtype));
     const size_t need = obol::dtype_storage_bytes(dt, static_cast<size_t>(shape.numel()));
     if (size != need)
       return make_error(OBOL_ERROR_INVALID_ARGUMENT,
@@ -66,7 +66,8 @@ obol_status* obol_tensor_create(obol_env* env, obol_dtype dtype, const int64_t* 
     if (!out) return null_argument("obol_tensor_create", "out");
     OBOL_C_ASSIGN_OR_RETURN(const obol::Shape shape, checked_shape("obol_tensor_create", dtype, dims, rank));
     OBOL_C_ASSIGN_OR_RETURN(obol::Tensor t,
-                            obol::Tensor::zeros(static_cast<obol::DType>(dtype), shape, env->state->allocator));
+                            obol::Tensor::zeros(static_cast<obol::DType>(enum_value(dtype)), shape,
+                                                env->state->allocator));
     *out = box_owned(std::move(t), env->state).release();
     return nullptr;
   });
