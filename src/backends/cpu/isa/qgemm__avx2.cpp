@@ -5,7 +5,7 @@
 // and nothing saturates. (vpmaddubsw would add two u8 x s8 products in int16: 255 * 127 * 2
 // overflows it.) Throughput matches vpmaddubsw + vpmaddwd(1): two multiply-port ops per 32 MACs.
 //
-// Tile 6 x 16: 12 ymm accumulators + 2 B vectors + 1 broadcast. A rows are broadcast as int16
+// Tile 6 x 16: 12 ymm accumulators + 2 B vectors + 1 broadcast + 1 product. A rows are broadcast as int16
 // pairs straight from the packed rows; the 16-column B panel (Kp * 16 bytes) stays in L1 while
 // every row panel of the block passes over it.
 #include <immintrin.h>
@@ -38,6 +38,44 @@ void tile_avx2(const Plan& p, const int16_t* a, int64_t astride, const int32_t* 
   for (int r = 0; r < R; ++r) epilogue16(p, m + r, n, cnt, acc[r][0], acc[r][1], rowsum[r]);
 }
 
+// The full 6 x 16 tile. Its k loop is written in assembly: GCC schedules all twelve vpmaddwd of a
+// k-pair ahead of their adds and then spills accumulators (18 live vectors for 16 registers). Here
+// each product goes through one scratch register straight into its accumulator: 12 accumulators,
+// 2 B vectors, 1 broadcast and 1 product = 16 ymm.
+#define OBOL_QG_ROW(addr, c0, c1)              \
+  "vpbroadcastd " addr ", %%ymm14\n\t"        \
+  "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n\t"    \
+  "vpaddd %%ymm15, %[" #c0 "], %[" #c0 "]\n\t" \
+  "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n\t"    \
+  "vpaddd %%ymm15, %[" #c1 "], %[" #c1 "]\n\t"
+
+void tile_avx2_6(const Plan& p, const int16_t* a, int64_t astride, const int32_t* rowsum, const int8_t* b, int64_t m,
+                 int64_t n, int64_t cnt) {
+  __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m256i c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  const int64_t sbytes = astride * 2;  // rows 0..2 from p0, rows 3..5 from p3, at +0, +s, +2s
+  const int64_t kq = p.Kp / 2;
+  for (int64_t j = 0; j < kq; ++j) {
+    __asm__("vpmovsxbw (%[b]), %%ymm12\n\t"
+            "vpmovsxbw 16(%[b]), %%ymm13\n\t"
+            OBOL_QG_ROW("(%[p0])", c00, c01) OBOL_QG_ROW("(%[p0],%[s],1)", c10, c11)
+            OBOL_QG_ROW("(%[p0],%[s],2)", c20, c21) OBOL_QG_ROW("(%[p3])", c30, c31)
+            OBOL_QG_ROW("(%[p3],%[s],1)", c40, c41) OBOL_QG_ROW("(%[p3],%[s],2)", c50, c51)
+            : [c00] "+x"(c00), [c01] "+x"(c01), [c10] "+x"(c10), [c11] "+x"(c11), [c20] "+x"(c20),
+              [c21] "+x"(c21), [c30] "+x"(c30), [c31] "+x"(c31), [c40] "+x"(c40), [c41] "+x"(c41),
+              [c50] "+x"(c50), [c51] "+x"(c51)
+            : [b] "r"(b + j * 32), [p0] "r"(a + 2 * j), [p3] "r"(a + 3 * astride + 2 * j), [s] "r"(sbytes)
+            : "xmm12", "xmm13", "xmm14", "xmm15", "memory");
+  }
+  epilogue16(p, m, n, cnt, c00, c01, rowsum[0]);
+  epilogue16(p, m + 1, n, cnt, c10, c11, rowsum[1]);
+  epilogue16(p, m + 2, n, cnt, c20, c21, rowsum[2]);
+  epilogue16(p, m + 3, n, cnt, c30, c31, rowsum[3]);
+  epilogue16(p, m + 4, n, cnt, c40, c41, rowsum[4]);
+  epilogue16(p, m + 5, n, cnt, c50, c51, rowsum[5]);
+}
+#undef OBOL_QG_ROW
+
 }  // namespace
 
 bool qgemm_block__avx2(const Plan& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
@@ -53,7 +91,7 @@ bool qgemm_block__avx2(const Plan& p, int64_t m0, int64_t m1, int64_t n0, int64_
     const int8_t* b = p.B + (n / 16) * p.Kp * 16;
     const int64_t cnt = std::min<int64_t>(16, n1 - n);
     int64_t r = 0;
-    for (; r + MR <= rows; r += MR) tile_avx2<MR>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt);
+    for (; r + MR <= rows; r += MR) tile_avx2_6(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt);
     switch (rows - r) {
       case 1: tile_avx2<1>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
       case 2: tile_avx2<2>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
