@@ -5,6 +5,9 @@
 //   obol-bench-levers --benchmark_filter=cache     # hit latency
 //   obol-bench-levers --benchmark_filter=serve     # batcher vs unbatched, seq 16 and 128
 //
+// serve/*/small:1 rows use a small encoder (2 layers, hidden 128, 4 heads, FFN 512) whose requests
+// are too small to keep two cores busy alone: the case batching exists for.
+//
 // serve/* rows run a closed loop: 32 client threads, each sending its next request when the last
 // one returns, for a fixed number of requests; counters: qps, p50_ms, p99_ms, and for the batcher
 // the mean rows per batch it formed. Modes:
@@ -242,12 +245,15 @@ double percentile(std::vector<double> v, double p) {
   return v[std::min(i, v.size() - 1)];
 }
 
-// range(0): seq; range(1): mode (0 sessions32, 1 pool2, 2 batch/1 worker, 3 batch/2 workers).
+// range(0): seq; range(1): mode (0 sessions32, 1 pool2, 2 batch/1 worker, 3 batch/2 workers);
+// range(2): 0 = the MiniLM shape, 1 = a small encoder (2 layers, hidden 128, 4 heads, FFN 512).
 void serve(benchmark::State& state) {
-  const int64_t seq = state.range(0), H = 384;
+  const int64_t seq = state.range(0);
   const int mode = static_cast<int>(state.range(1));
-  const int per_client = seq <= 16 ? 24 : 3;
-  auto model = make_encoder(seq);
+  const bool small = state.range(2) != 0;
+  const int64_t H = small ? 128 : 384;
+  const int per_client = small ? 150 : (seq <= 16 ? 24 : 3);
+  auto model = small ? make_encoder(seq, 2, 128, 4, 512) : make_encoder(seq);
   if (!model) return state.SkipWithError("encoder failed to build");
   std::vector<Tensor> inputs;
   for (int c = 0; c < kClients; ++c) inputs.push_back(random_input(1, seq, H, static_cast<uint32_t>(c)));
@@ -285,12 +291,20 @@ void serve(benchmark::State& state) {
     if (mode != 0) state.counters["mean_batch"] = r.mean_batch;
   }
   static const char* kModes[] = {"sessions32", "pool2", "batch/1worker", "batch/2workers"};
-  state.SetLabel(kModes[mode]);
+  state.SetLabel(std::string(small ? "small-encoder " : "minilm ") + kModes[mode]);
 }
 BENCHMARK(serve)
     ->Name("serve")
-    ->ArgsProduct({{16, 128}, {0, 1, 2, 3}})
-    ->ArgNames({"seq", "mode"})
+    ->ArgsProduct({{16, 128}, {0, 1, 2, 3}, {0}})
+    ->Args({16, 0, 1})
+    ->Args({16, 1, 1})
+    ->Args({16, 2, 1})
+    ->Args({16, 3, 1})
+    ->Args({1, 0, 1})
+    ->Args({1, 1, 1})
+    ->Args({1, 2, 1})
+    ->Args({1, 3, 1})
+    ->ArgNames({"seq", "mode", "small"})
     ->Iterations(1)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
