@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   obol::cli::add_inspect_command(app, exit_code);
   obol::cli::add_conformance_command(app, exit_code);
   obol::cli::add_run_command(app, exit_code);
+  obol::cli::add_quantize_command(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

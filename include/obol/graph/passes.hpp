@@ -28,6 +28,12 @@ struct PassReport {
 // with the CPU backend's kernels. Outputs larger than `max_bytes` each are left to run time.
 Result<int> fold_constants(Graph& g, size_t max_bytes = size_t{64} << 20);
 
+// QDQ patterns with constant int8 weights become integer nodes (runs first at extended, before
+// constant folding would turn DequantizeLinear(weight) into fp32): MatMul(DQ(x), DQ(W)) -> Q becomes
+// QLinearMatMul, MatMul(DQ(x), DQ(W)) com.microsoft MatMulIntegerToFloat, Conv(DQ(x), DQ(W), B) -> Q
+// QLinearConv (B as int32). Per-tensor activation parameters, per-tensor or per-channel weights.
+Result<int> fuse_qdq(Graph& g);
+
 // Runs the passes of `level` in order and compacts the graph. The graph stays valid.
 Result<PassReport> optimize(Graph& g, OptLevel level);
 

@@ -1,4 +1,5 @@
-// CPU kernels: MatMul, Gemm, MatMulInteger (Einsum lives in matmul_einsum.cpp).
+// CPU kernels: MatMul, Gemm (Einsum lives in matmul_einsum.cpp; MatMulInteger, QLinearMatMul and the
+// other integer matmuls in quant_matmul.cpp).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -9,72 +10,6 @@
 namespace obol::cpu {
 
 namespace {
-
-// --- MatMul shapes ----------------------------------------------------------------------------------
-
-// numpy.matmul's view of two operands: 1-D operands are promoted (and the promoted dimension dropped
-// from the result); leading dimensions broadcast.
-struct MatMulShape {
-  int64_t M = 0, N = 0, K = 0;
-  int batch_rank = 0;
-  int64_t batch[Shape::kMaxRank] = {};
-  int64_t a_stride[Shape::kMaxRank] = {};  // in matrices; 0 where A broadcasts
-  int64_t b_stride[Shape::kMaxRank] = {};
-  int64_t batches = 1, a_batches = 1, b_batches = 1;
-  Shape out;
-
-  // The matrices of A and B that output batch `bi` multiplies.
-  void offsets(int64_t bi, int64_t& ia, int64_t& ib) const {
-    ia = 0;
-    ib = 0;
-    for (int d = batch_rank - 1; d >= 0; --d) {
-      const int64_t i = bi % batch[d];
-      bi /= batch[d];
-      ia += i * a_stride[d];
-      ib += i * b_stride[d];
-    }
-  }
-};
-
-Result<MatMulShape> matmul_shape(const graph::Node& node, const Shape& a, const Shape& b) {
-  if (a.rank() == 0 || b.rank() == 0)
-    return node_error(StatusCode::invalid_argument, node, "inputs must have rank >= 1, found ", a.to_string(), " and ",
-                      b.to_string());
-  MatMulShape s;
-  const bool a_vec = a.rank() == 1, b_vec = b.rank() == 1;
-  s.K = a.back();
-  s.M = a_vec ? 1 : a[a.rank() - 2];
-  const int64_t kb = b_vec ? b[0] : b[b.rank() - 2];
-  s.N = b_vec ? 1 : b.back();
-  if (kb != s.K)
-    return node_error(StatusCode::invalid_argument, node, "inner dimensions differ: A is ", a.to_string(), ", B is ",
-                      b.to_string());
-  const int ra = a_vec ? 0 : a.rank() - 2, rb = b_vec ? 0 : b.rank() - 2;
-  s.batch_rank = std::max(ra, rb);
-  int64_t ca = 1, cb = 1;
-  for (int d = s.batch_rank - 1; d >= 0; --d) {
-    const int ia = d - (s.batch_rank - ra), ib = d - (s.batch_rank - rb);
-    const int64_t da = ia >= 0 ? a[ia] : 1, db = ib >= 0 ? b[ib] : 1;
-    if (da != db && da != 1 && db != 1)
-      return node_error(StatusCode::invalid_argument, node, "batch dimensions do not broadcast: A is ", a.to_string(),
-                        ", B is ", b.to_string());
-    s.batch[d] = std::max(da, db);
-    if (da == 0 || db == 0) s.batch[d] = 0;
-    s.a_stride[d] = da == 1 ? 0 : ca;
-    s.b_stride[d] = db == 1 ? 0 : cb;
-    ca *= da;
-    cb *= db;
-  }
-  s.a_batches = ca;
-  s.b_batches = cb;
-  for (int d = 0; d < s.batch_rank; ++d) {
-    s.batches *= s.batch[d];
-    s.out.push_back(s.batch[d]);
-  }
-  if (!a_vec) s.out.push_back(s.M);
-  if (!b_vec) s.out.push_back(s.N);
-  return s;
-}
 
 // Y = A x B for every batch, fp32. `packed` (optional) holds B pre-packed, one entry per B matrix.
 void matmul_f32(const kernels::KernelTable& kt, const MatMulShape& s, const float* a, const float* b, float* y,
@@ -373,152 +308,11 @@ Result<std::unique_ptr<backend::Kernel>> make_gemm(const graph::Graph& g, const 
   });
 }
 
-// --- MatMulInteger ----------------------------------------------------------------------------------
-
-// A zero point: one value, or one per row of A (per column of B) when `per` entries.
-Result<std::vector<int32_t>> read_zero_point(const graph::Node& node, const backend::KernelContext& ctx, int i,
-                                             DType want, int64_t per, const char* what, const char* per_what) {
-  if (ctx.input_count() <= i || !ctx.has_input(i)) return std::vector<int32_t>{0};
-  const TensorView& z = ctx.input(i);
-  if (z.dtype() != want)
-    return node_error(StatusCode::invalid_argument, node, what, " must be ", dtype_name(want), " like its input, found ",
-                      dtype_name(z.dtype()));
-  if (z.numel() != 1 && z.numel() != per)
-    return node_error(StatusCode::invalid_argument, node, what, " must have 1 or ", per, " (", per_what,
-                      ") elements, found shape ", z.shape().to_string());
-  std::vector<int32_t> r(static_cast<size_t>(z.numel()));
-  for (size_t k = 0; k < r.size(); ++k)
-    r[k] = want == DType::u8 ? z.data_as<const uint8_t>()[k] : z.data_as<const int8_t>()[k];
-  return r;
-}
-
-template <class TA, class TB>
-void matmul_integer(const MatMulShape& s, const TA* a, const TB* b, const std::vector<int32_t>& za,
-                    const std::vector<int32_t>& zb, int32_t* y) {
-  const int64_t M = s.M, N = s.N, K = s.K;
-  if (s.batches == 0 || M == 0 || N == 0) return;
-  parallel_for_range(s.batches * M, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, N * K)),
-                     [&](int64_t r0, int64_t r1) {
-                       for (int64_t r = r0; r < r1; ++r) {
-                         const int64_t bi = r / M, i = r % M;
-                         int64_t ia, ib;
-                         s.offsets(bi, ia, ib);
-                         const TA* pa = a + (ia * M + i) * K;
-                         const TB* pb = b + ib * K * N;
-                         const int32_t zai = za.size() == 1 ? za[0] : za[static_cast<size_t>(i)];
-                         int32_t* py = y + r * N;
-                         for (int64_t j = 0; j < N; ++j) py[j] = 0;
-                         for (int64_t k = 0; k < K; ++k) {
-                           const int32_t av = static_cast<int32_t>(pa[k]) - zai;
-                           const TB* pbk = pb + k * N;
-                           if (zb.size() == 1) {
-                             for (int64_t j = 0; j < N; ++j) py[j] += av * (static_cast<int32_t>(pbk[j]) - zb[0]);
-                           } else {
-                             for (int64_t j = 0; j < N; ++j)
-                               py[j] += av * (static_cast<int32_t>(pbk[j]) - zb[static_cast<size_t>(j)]);
-                           }
-                         }
-                       }
-                     });
-}
-
-Result<std::unique_ptr<backend::Kernel>> make_matmul_integer(const graph::Graph&, const graph::Node& node) {
-  OBOL_RETURN_IF_ERROR(check_arity(node, 2, 4, 1, 1));
-  return make_kernel([nref = node_ref(node)](backend::KernelContext& ctx) -> Status {
-    const TensorView& a = ctx.input(0);
-    const TensorView& b = ctx.input(1);
-    for (const TensorView* t : {&a, &b})
-      if (t->dtype() != DType::u8 && t->dtype() != DType::i8)
-        return node_error(StatusCode::invalid_argument, nref, "A and B must be uint8 or int8, found ",
-                          dtype_name(a.dtype()), " and ", dtype_name(b.dtype()));
-    OBOL_ASSIGN_OR_RETURN(const MatMulShape s, matmul_shape(nref, a.shape(), b.shape()));
-    OBOL_ASSIGN_OR_RETURN(const std::vector<int32_t> za,
-                          read_zero_point(nref, ctx, 2, a.dtype(), s.M, "a_zero_point", "rows of A"));
-    OBOL_ASSIGN_OR_RETURN(const std::vector<int32_t> zb,
-                          read_zero_point(nref, ctx, 3, b.dtype(), s.N, "b_zero_point", "columns of B"));
-    OBOL_ASSIGN_OR_RETURN(TensorView y, ctx.output(0, DType::i32, s.out));
-    int32_t* py = y.data_as<int32_t>();
-    const bool au = a.dtype() == DType::u8, bu = b.dtype() == DType::u8;
-    if (au && bu) matmul_integer(s, a.data_as<const uint8_t>(), b.data_as<const uint8_t>(), za, zb, py);
-    else if (au) matmul_integer(s, a.data_as<const uint8_t>(), b.data_as<const int8_t>(), za, zb, py);
-    else if (bu) matmul_integer(s, a.data_as<const int8_t>(), b.data_as<const uint8_t>(), za, zb, py);
-    else matmul_integer(s, a.data_as<const int8_t>(), b.data_as<const int8_t>(), za, zb, py);
-    return Status::ok();
-  });
-}
-
-// --- QLinearMatMul ---------------------------------------------------------------------------------
-
-// A float scale: one value, or `per` of them.
-Result<std::vector<float>> read_scale(const graph::Node& node, const TensorView& t, int64_t per, const char* what) {
-  if (t.dtype() != DType::f32)
-    return node_error(StatusCode::invalid_argument, node, what, " must be float32, found ", dtype_name(t.dtype()));
-  if (t.numel() != 1 && t.numel() != per)
-    return node_error(StatusCode::invalid_argument, node, what, " must have 1 or ", per, " elements, found shape ",
-                      t.shape().to_string());
-  return std::vector<float>(t.data_as<const float>(), t.data_as<const float>() + t.numel());
-}
-
-// y = saturate(round(acc * scale + zero_point)) in the rounding numpy's rint uses (half to even).
-template <class T>
-T requantize(int32_t acc, float scale, int32_t zero_point) {
-  const double v = std::nearbyint(static_cast<double>(acc) * static_cast<double>(scale) + zero_point);
-  const double lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
-  return static_cast<T>(std::min(hi, std::max(lo, v)));
-}
-
-Result<std::unique_ptr<backend::Kernel>> make_qlinear_matmul(const graph::Graph&, const graph::Node& node) {
-  OBOL_RETURN_IF_ERROR(check_arity(node, 8, 8, 1, 1));
-  return make_kernel([nref = node_ref(node)](backend::KernelContext& ctx) -> Status {
-    const TensorView& a = ctx.input(0);
-    const TensorView& b = ctx.input(3);
-    for (const TensorView* t : {&a, &b})
-      if (t->dtype() != DType::u8 && t->dtype() != DType::i8)
-        return node_error(StatusCode::invalid_argument, nref, "a and b must be uint8 or int8, found ",
-                          dtype_name(a.dtype()), " and ", dtype_name(b.dtype()));
-    OBOL_ASSIGN_OR_RETURN(const MatMulShape s, matmul_shape(nref, a.shape(), b.shape()));
-    OBOL_ASSIGN_OR_RETURN(const std::vector<float> sa, read_scale(nref, ctx.input(1), s.M, "a_scale"));
-    OBOL_ASSIGN_OR_RETURN(const std::vector<float> sb, read_scale(nref, ctx.input(4), s.N, "b_scale"));
-    OBOL_ASSIGN_OR_RETURN(const std::vector<float> sy, read_scale(nref, ctx.input(6), s.M, "y_scale"));
-    OBOL_ASSIGN_OR_RETURN(const std::vector<int32_t> za,
-                          read_zero_point(nref, ctx, 2, a.dtype(), s.M, "a_zero_point", "rows of a"));
-    OBOL_ASSIGN_OR_RETURN(const std::vector<int32_t> zb,
-                          read_zero_point(nref, ctx, 5, b.dtype(), s.N, "b_zero_point", "columns of b"));
-    const DType yt = ctx.input(7).dtype();
-    if (yt != DType::u8 && yt != DType::i8)
-      return node_error(StatusCode::invalid_argument, nref, "y_zero_point must be uint8 or int8, found ", dtype_name(yt));
-    OBOL_ASSIGN_OR_RETURN(const std::vector<int32_t> zy, read_zero_point(nref, ctx, 7, yt, s.M, "y_zero_point", "rows of a"));
-    OBOL_ASSIGN_OR_RETURN(TensorView y, ctx.output(0, yt, s.out));
-    OBOL_ASSIGN_OR_RETURN(void* mem, ctx.scratch(std::max<size_t>(64, static_cast<size_t>(y.numel()) * sizeof(int32_t))));
-    auto* acc = static_cast<int32_t*>(mem);
-    const bool au = a.dtype() == DType::u8, bu = b.dtype() == DType::u8;
-    if (au && bu) matmul_integer(s, a.data_as<const uint8_t>(), b.data_as<const uint8_t>(), za, zb, acc);
-    else if (au) matmul_integer(s, a.data_as<const uint8_t>(), b.data_as<const int8_t>(), za, zb, acc);
-    else if (bu) matmul_integer(s, a.data_as<const int8_t>(), b.data_as<const uint8_t>(), za, zb, acc);
-    else matmul_integer(s, a.data_as<const int8_t>(), b.data_as<const int8_t>(), za, zb, acc);
-    const int64_t rows = s.batches * s.M;
-    for (int64_t r = 0; r < rows; ++r) {
-      const size_t i = static_cast<size_t>(r % std::max<int64_t>(1, s.M));
-      const float sai = sa.size() == 1 ? sa[0] : sa[i], syi = sy.size() == 1 ? sy[0] : sy[i];
-      const int32_t zyi = zy.size() == 1 ? zy[0] : zy[i];
-      for (int64_t j = 0; j < s.N; ++j) {
-        const float scale = sai * (sb.size() == 1 ? sb[0] : sb[static_cast<size_t>(j)]) / syi;
-        const int32_t v = acc[r * s.N + j];
-        if (yt == DType::u8) y.data_as<uint8_t>()[r * s.N + j] = requantize<uint8_t>(v, scale, zyi);
-        else y.data_as<int8_t>()[r * s.N + j] = requantize<int8_t>(v, scale, zyi);
-      }
-    }
-    return Status::ok();
-  });
-}
-
 }  // namespace
 
 void register_matmul(CpuOpRegistry& r) {
-  r.add(graph::OpKind::QLinearMatMul, &make_qlinear_matmul);
   r.add(graph::OpKind::MatMul, &make_matmul);
   r.add(graph::OpKind::Gemm, &make_gemm);
-  r.add(graph::OpKind::MatMulInteger, &make_matmul_integer);
   register_einsum(r);
 }
 

@@ -2,6 +2,7 @@
 // dtypes the fp32 kernels do not cover, half-precision conversion and scratch carving.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -66,6 +67,72 @@ inline Result<PackedB> pack_b_batches(const kernels::KernelTable& kt, int64_t ba
   for (int64_t b = 0; b < batches; ++b)
     if (p.stride) kt.sgemm_pack_b(K, N, B + b * batch_stride, ldb, trans_b, p.buf->data + static_cast<size_t>(b) * p.stride);
   return p;
+}
+
+// --- MatMul shapes ----------------------------------------------------------------------------------
+
+// numpy.matmul's view of two operands: 1-D operands are promoted (and the promoted dimension dropped
+// from the result); leading dimensions broadcast.
+struct MatMulShape {
+  int64_t M = 0, N = 0, K = 0;
+  int batch_rank = 0;
+  int64_t batch[Shape::kMaxRank] = {};
+  int64_t a_stride[Shape::kMaxRank] = {};  // in matrices; 0 where A broadcasts
+  int64_t b_stride[Shape::kMaxRank] = {};
+  int64_t batches = 1, a_batches = 1, b_batches = 1;
+  Shape out;
+
+  // The matrices of A and B that output batch `bi` multiplies.
+  void offsets(int64_t bi, int64_t& ia, int64_t& ib) const {
+    ia = 0;
+    ib = 0;
+    for (int d = batch_rank - 1; d >= 0; --d) {
+      const int64_t i = bi % batch[d];
+      bi /= batch[d];
+      ia += i * a_stride[d];
+      ib += i * b_stride[d];
+    }
+  }
+};
+
+inline Result<MatMulShape> matmul_shape(const graph::Node& node, const Shape& a, const Shape& b) {
+  if (a.rank() == 0 || b.rank() == 0)
+    return node_error(StatusCode::invalid_argument, node, "inputs must have rank >= 1, found ", a.to_string(), " and ",
+                      b.to_string());
+  MatMulShape s;
+  const bool a_vec = a.rank() == 1, b_vec = b.rank() == 1;
+  s.K = a.back();
+  s.M = a_vec ? 1 : a[a.rank() - 2];
+  const int64_t kb = b_vec ? b[0] : b[b.rank() - 2];
+  s.N = b_vec ? 1 : b.back();
+  if (kb != s.K)
+    return node_error(StatusCode::invalid_argument, node, "inner dimensions differ: A is ", a.to_string(), ", B is ",
+                      b.to_string());
+  const int ra = a_vec ? 0 : a.rank() - 2, rb = b_vec ? 0 : b.rank() - 2;
+  s.batch_rank = std::max(ra, rb);
+  int64_t ca = 1, cb = 1;
+  for (int d = s.batch_rank - 1; d >= 0; --d) {
+    const int ia = d - (s.batch_rank - ra), ib = d - (s.batch_rank - rb);
+    const int64_t da = ia >= 0 ? a[ia] : 1, db = ib >= 0 ? b[ib] : 1;
+    if (da != db && da != 1 && db != 1)
+      return node_error(StatusCode::invalid_argument, node, "batch dimensions do not broadcast: A is ", a.to_string(),
+                        ", B is ", b.to_string());
+    s.batch[d] = std::max(da, db);
+    if (da == 0 || db == 0) s.batch[d] = 0;
+    s.a_stride[d] = da == 1 ? 0 : ca;
+    s.b_stride[d] = db == 1 ? 0 : cb;
+    ca *= da;
+    cb *= db;
+  }
+  s.a_batches = ca;
+  s.b_batches = cb;
+  for (int d = 0; d < s.batch_rank; ++d) {
+    s.batches *= s.batch[d];
+    s.out.push_back(s.batch[d]);
+  }
+  if (!a_vec) s.out.push_back(s.M);
+  if (!b_vec) s.out.push_back(s.N);
+  return s;
 }
 
 // Splits one scratch allocation into 64-byte aligned pieces. Sizes first (add), then carve (take)
