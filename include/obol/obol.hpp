@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "obol/core.hpp"
+#include "obol/econ/profiler.hpp"
 #include "obol/graph/executor.hpp"
 #include "obol/graph/graph.hpp"
 #include "obol/graph/passes.hpp"
@@ -91,10 +92,20 @@ class Session {
   const graph::ExecutorStats& stats() const noexcept { return executor_->stats(); }
   const Model& model() const noexcept { return *model_; }
 
+  // Profiling (obol/econ/profiler.hpp). With a profiler set, each run records per-node times, its
+  // end-to-end latency and the arena size into it; without one (the default) runs take no
+  // timestamps. A profiler is thread-safe and may be shared by many sessions (shared ownership).
+  void set_profiler(std::shared_ptr<econ::Profiler> profiler) noexcept { profiler_ = std::move(profiler); }
+  // Sets a new profiler of this session's own unless one is set already; returns the one in use.
+  econ::Profiler& enable_profiling(const econ::ProfilerOptions& options = {});
+  void disable_profiling() noexcept { profiler_.reset(); }
+  econ::Profiler* profiler() const noexcept { return profiler_.get(); }
+
  private:
   Session() = default;
   std::shared_ptr<const Model> model_;
   std::unique_ptr<graph::Executor> executor_;
+  std::shared_ptr<econ::Profiler> profiler_;
 };
 
 }  // namespace obol

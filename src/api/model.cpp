@@ -89,11 +89,26 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const Model> mo
 }
 
 Status Session::run(const std::vector<TensorView>& inputs, std::vector<Tensor>& outputs) {
-  return executor_->run(inputs, outputs);
+  if (!profiler_) return executor_->run(inputs, outputs);
+  const uint64_t t0 = now_ns();
+  Status st = executor_->run(inputs, outputs, profiler_.get());
+  profiler_->record_request(t0, now_ns(), st.is_ok());
+  profiler_->record_arena_bytes(executor_->stats().arena_bytes);
+  return st;
 }
 
 Status Session::run_into(const std::vector<TensorView>& inputs, const std::vector<TensorView>& outputs) {
-  return executor_->run_into(inputs, outputs);
+  if (!profiler_) return executor_->run_into(inputs, outputs);
+  const uint64_t t0 = now_ns();
+  Status st = executor_->run_into(inputs, outputs, profiler_.get());
+  profiler_->record_request(t0, now_ns(), st.is_ok());
+  profiler_->record_arena_bytes(executor_->stats().arena_bytes);
+  return st;
+}
+
+econ::Profiler& Session::enable_profiling(const econ::ProfilerOptions& options) {
+  if (!profiler_) profiler_ = std::make_shared<econ::Profiler>(options);
+  return *profiler_;
 }
 
 std::string Session::placement_report() const {

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <numeric>
 
+#include "obol/core/platform.hpp"
 #include "obol/graph/memory_plan.hpp"
 
 namespace obol::graph {
@@ -166,6 +167,7 @@ Executor::Executor(std::shared_ptr<const CompiledGraph> compiled, const Allocato
   plan_bytes_.assign(nv, 0);
   output_index_set_.assign(nv, 0);
   for (ValueId v : g.outputs()) output_index_set_[static_cast<size_t>(v)] = 1;
+  step_ns_.assign(compiled_->steps().size() + 1, 0);
   for (size_t v = 0; v < nv; ++v)
     if (g.value(static_cast<ValueId>(v)).constant) slot_[v] = g.value(static_cast<ValueId>(v)).constant->view;
 }
@@ -197,18 +199,19 @@ Status Executor::check_inputs(const std::vector<TensorView>& inputs) const {
   return Status::ok();
 }
 
-Status Executor::run(const std::vector<TensorView>& inputs, std::vector<Tensor>& outputs) {
-  return run_impl(inputs, nullptr, &outputs);
+Status Executor::run(const std::vector<TensorView>& inputs, std::vector<Tensor>& outputs, RunObserver* observer) {
+  return run_impl(inputs, nullptr, &outputs, observer);
 }
 
-Status Executor::run_into(const std::vector<TensorView>& inputs, const std::vector<TensorView>& outputs) {
+Status Executor::run_into(const std::vector<TensorView>& inputs, const std::vector<TensorView>& outputs,
+                          RunObserver* observer) {
   OBOL_CHECK_OR_RETURN(outputs.size() == compiled_->graph().outputs().size(), invalid_argument, "session",
                        "expected ", compiled_->graph().outputs().size(), " output buffers, got ", outputs.size());
-  return run_impl(inputs, &outputs, nullptr);
+  return run_impl(inputs, &outputs, nullptr, observer);
 }
 
 Status Executor::run_impl(const std::vector<TensorView>& inputs, const std::vector<TensorView>* user_outputs,
-                          std::vector<Tensor>* owned_outputs) {
+                          std::vector<Tensor>* owned_outputs, RunObserver* observer) {
   OBOL_RETURN_IF_ERROR(check_inputs(inputs));
   const Graph& g = compiled_->graph();
   stats_.last_run_allocations = 0;
@@ -216,12 +219,17 @@ Status Executor::run_impl(const std::vector<TensorView>& inputs, const std::vect
 
   const auto& steps = compiled_->steps();
   const auto& last_use = compiled_->last_use();
+  // Timestamps only when observed: one now_ns() per step, the step's end being the next one's start.
+  uint64_t* const step_ns = observer ? step_ns_.data() : nullptr;
+  size_t steps_run = 0;
   Status failure;
   for (size_t s = 0; s < steps.size() && failure.is_ok(); ++s) {
     if (cancel_flag_ && cancel_flag_->load(std::memory_order_acquire)) {
       failure = make_status(StatusCode::cancelled, "session", "run cancelled before ", g.node(steps[s].node).describe());
       break;
     }
+    if (step_ns) step_ns[s] = now_ns();
+    ++steps_run;
     const Node& node = g.node(steps[s].node);
     Context ctx(*this, node, user_outputs);
     for (ValueId v : node.outputs)
@@ -241,6 +249,10 @@ Status Executor::run_impl(const std::vector<TensorView>& inputs, const std::vect
     for (ValueId v : node.inputs)
       if (v >= 0 && last_use[static_cast<size_t>(v)] == static_cast<int32_t>(s) && !output_index_set_[static_cast<size_t>(v)])
         dynamic_[static_cast<size_t>(v)] = Tensor();
+  }
+  if (step_ns) {
+    step_ns[steps_run] = now_ns();
+    observer->on_run(RunTimeline{compiled_.get(), step_ns, steps_run, failure.is_ok()});
   }
   if (!failure.is_ok()) {
     for (Tensor& t : dynamic_) t = Tensor();

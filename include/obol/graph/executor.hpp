@@ -62,6 +62,25 @@ class CompiledGraph {
   std::vector<int32_t> producer_step_;
 };
 
+// Per-node timing of one run, handed to a RunObserver. Step s (compiled.steps()[s]) ran from
+// step_start_ns[s] to step_start_ns[s + 1] (obol::now_ns(), steady_clock unless an embedder replaced
+// the clock hook); the array has steps_run + 1 entries and is valid only during on_run().
+struct RunTimeline {
+  const CompiledGraph* compiled = nullptr;
+  const uint64_t* step_start_ns = nullptr;
+  size_t steps_run = 0;  // less than compiled->steps().size() when a step failed (the failing one counts)
+  bool ok = true;
+};
+
+// Receives the timeline of each run it is passed to (obol::econ::Profiler is one). Called on the
+// running thread at the end of the run, failed runs included; must not throw. Runs without an
+// observer take no timestamps at all.
+class RunObserver {
+ public:
+  virtual ~RunObserver() = default;
+  virtual void on_run(const RunTimeline& timeline) noexcept = 0;
+};
+
 struct ExecutorStats {
   size_t arena_bytes = 0;
   int plans_made = 0;             // how often the memory plan was (re)built
@@ -78,10 +97,12 @@ class Executor {
 
   // Runs with one view per graph input (in graph input order); fills `outputs` with newly allocated
   // tensors, one per graph output. Input dtypes and known dimensions are checked.
-  Status run(const std::vector<TensorView>& inputs, std::vector<Tensor>& outputs);
+  // With an `observer`, each node is timestamped and the observer gets the timeline at the end.
+  Status run(const std::vector<TensorView>& inputs, std::vector<Tensor>& outputs, RunObserver* observer = nullptr);
   // As run(), writing into caller-owned outputs whose dtype and shape must match what the graph
   // produces (an error naming the output otherwise).
-  Status run_into(const std::vector<TensorView>& inputs, const std::vector<TensorView>& outputs);
+  Status run_into(const std::vector<TensorView>& inputs, const std::vector<TensorView>& outputs,
+                  RunObserver* observer = nullptr);
 
   const ExecutorStats& stats() const noexcept { return stats_; }
   const CompiledGraph& compiled() const noexcept { return *compiled_; }
@@ -95,7 +116,7 @@ class Executor {
   class Context;
   friend class Context;
   Status run_impl(const std::vector<TensorView>& inputs, const std::vector<TensorView>* user_outputs,
-                  std::vector<Tensor>* owned_outputs);
+                  std::vector<Tensor>* owned_outputs, RunObserver* observer);
   Status check_inputs(const std::vector<TensorView>& inputs) const;
   void replan();
 
@@ -111,6 +132,7 @@ class Executor {
   std::vector<char> output_index_set_;   // per value: is a graph output
   Tensor arena_;
   std::vector<Tensor> scratch_;          // one buffer per scratch() call of a node, reused by all nodes
+  std::vector<uint64_t> step_ns_;        // per step + 1: timestamps for a RunObserver
   bool plan_stale_ = true;
   const std::atomic<bool>* cancel_flag_ = nullptr;
 };

@@ -59,6 +59,9 @@ thread_local ScratchSlots t_scratch;
 int32_t wrap_add(int32_t a, int32_t b) {
   return static_cast<int32_t>(static_cast<uint32_t>(a) + static_cast<uint32_t>(b));
 }
+int32_t wrap_sub(int32_t a, int32_t b) {
+  return static_cast<int32_t>(static_cast<uint32_t>(a) - static_cast<uint32_t>(b));
+}
 int32_t wrap_mul(int32_t a, int32_t b) {
   return static_cast<int32_t>(static_cast<uint32_t>(a) * static_cast<uint32_t>(b));
 }
@@ -87,7 +90,7 @@ bool amx_permission() noexcept { return amx_tile_permission(); }
 void qgemm_epilogue_scalar(const Plan& p, int64_t m, int64_t n, int64_t count, const int32_t* raw, int32_t rowsum) {
   for (int64_t i = 0; i < count; ++i) {
     const int64_t j = n + i;
-    const int32_t acc = wrap_add(wrap_add(raw[i], p.colterm[j]), -wrap_mul(p.zb[j], rowsum));
+    const int32_t acc = wrap_sub(wrap_add(raw[i], p.colterm[j]), wrap_mul(p.zb[j], rowsum));
     switch (p.out) {
       case QGemmOut::s32: static_cast<int32_t*>(p.C)[m * p.ldc + j] = acc; break;
       case QGemmOut::f32: {
@@ -299,7 +302,7 @@ Status qgemm(const QGemmArgs& g, const QGemmPackedB& b) {
     if (n < N) {
       c = g.bias_s32 ? g.bias_s32[n] : 0;
       if (u8_conv) {
-        c = wrap_add(c, -wrap_mul(azu, b.col_sum()[n]));
+        c = wrap_sub(c, wrap_mul(azu, b.col_sum()[n]));
         c = wrap_add(c, wrap_mul(wrap_mul(static_cast<int32_t>(K), azu), b.zero_point()[n]));
       }
       const float bs = g.b_scale ? g.b_scale[g.b_scale_count == 1 ? 0 : n] : 1.0f;
