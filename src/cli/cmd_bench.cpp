@@ -473,7 +473,7 @@ std::string format_bench_table(const BenchReport& report) {
       s += line;
       continue;
     }
-    std::snprintf(line, sizeof line, "%-8s %-13s %9.3f %9.3f %9.3f %10.1f %10.1f %10.2f %11.6f %8.5f %5.1f%%\n",
+    std::snprintf(line, sizeof line, "%-8s %-13s %9.3f %9.3f %9.3f %10.1f %10.1f %10.2f %11.3g %8.5f %5.1f%%\n",
                   v.variant.c_str(), v.mode.c_str(), v.latency.quantile(0.5) * 1e3, v.latency.quantile(0.95) * 1e3,
                   v.latency.quantile(0.99) * 1e3, v.qps, static_cast<double>(v.peak_rss_bytes) / 1048576.0,
                   static_cast<double>(v.model_bytes) / 1048576.0, v.usd_per_1k, v.cosine, v.top1_agreement * 100.0);

@@ -6,6 +6,7 @@
 namespace obol::cli {
 
 // Each adds its subcommand to `app`; the callback sets `exit_code`.
+void add_bench_command(CLI::App& app, int& exit_code);
 void add_cpu_command(CLI::App& app, int& exit_code);
 void add_demo_command(CLI::App& app, int& exit_code);
 void add_inspect_command(CLI::App& app, int& exit_code);
