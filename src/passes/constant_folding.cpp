@@ -101,19 +101,4 @@ Result<int> fold_constants(Graph& g, size_t max_bytes) {
   return folded;
 }
 
-Result<PassReport> optimize(Graph& g, OptLevel level) {
-  PassReport report;
-  if (level >= OptLevel::extended) {
-    OBOL_ASSIGN_OR_RETURN(const int qdq, fuse_qdq(g));
-    if (qdq > 0) report.notes.push_back(str_cat("fuse_qdq: ", qdq, " QDQ patterns to integer nodes"));
-  }
-  if (level >= OptLevel::basic) {
-    OBOL_ASSIGN_OR_RETURN(report.folded_nodes, fold_constants(g));
-    report.removed_nodes = g.remove_dead_nodes();
-  }
-  g.compact();
-  OBOL_RETURN_IF_ERROR(g.validate());
-  return report;
-}
-
 }  // namespace obol::graph

@@ -132,7 +132,8 @@ TEST_CASE("a model built in code runs through Session and matches a plain-loop r
     const std::vector<float> want = mlp_reference((*model)->graph(), x, batch);
     for (size_t i = 0; i < want.size(); ++i) REQUIRE(out[0].data_as<float>()[i] == Approx(want[i]).margin(1e-5));
   }
-  CHECK((*session)->placement_report().find("mm1\tMatMul\tcpu") != std::string::npos);
+  // At the default level (all) mm1 + add1 + relu run as one fused GEMM.
+  CHECK((*session)->placement_report().find("mm1/fused\tFusedMatMulBias\tcpu") != std::string::npos);
 }
 
 TEST_CASE("sessions of one model run concurrently and share its compiled kernels", "[api][threads]") {

@@ -22,6 +22,7 @@ enum class UnaryOp : uint8_t {
   abs,
   neg,
   clip,  // min(max(x, alpha), beta)
+  erf,   // the error function
 };
 
 // Parameters of a UnaryOp: leaky_relu uses alpha; clip uses [alpha, beta].

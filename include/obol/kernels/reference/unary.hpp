@@ -36,6 +36,7 @@ inline float unary_one(UnaryOp op, UnaryParams p, float x) {
     case UnaryOp::abs: return std::fabs(x);
     case UnaryOp::neg: return -x;
     case UnaryOp::clip: return x != x ? x : (x < p.alpha ? p.alpha : (x > p.beta ? p.beta : x));
+    case UnaryOp::erf: return std::erf(x);
   }
   return x;
 }

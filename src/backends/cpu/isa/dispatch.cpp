@@ -118,6 +118,7 @@ const char* unary_op_name(UnaryOp op) noexcept {
     case UnaryOp::abs: return "abs";
     case UnaryOp::neg: return "neg";
     case UnaryOp::clip: return "clip";
+    case UnaryOp::erf: return "erf";
   }
   return "unknown";
 }

@@ -208,7 +208,8 @@ void im2col(const ConvGeom& g, const float* xg, int64_t p0, int64_t p1, int64_t 
 }
 
 // One input channel per group: y[n, m] = sum over taps of w[m, tap] * shifted x[n, m / Mg].
-void conv_depthwise_f32(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y) {
+void conv_depthwise_f32(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y,
+                        const kernels::KernelTable& kt, kernels::UnaryOp act, kernels::UnaryParams act_params) {
   parallel_for(g.N * g.M, [&](int64_t nm) {
     const int64_t n = nm / g.M, m = nm % g.M, ic = m / g.Mg;
     const float* xp = x + (n * g.C + ic) * g.in_size;
@@ -239,13 +240,15 @@ void conv_depthwise_f32(const ConvGeom& g, const float* x, const float* w, const
             }
           }
         }
+    if (act != kernels::UnaryOp::identity) kt.unary_f32(act, act_params, yp, yp, g.out_size);
   });
 }
 
 Status conv_f32(backend::KernelContext& ctx, const kernels::KernelTable& kt, const ConvGeom& g, const float* x,
-                const float* w, const float* bias, const PackedB* packed, float* y) {
+                const float* w, const float* bias, const PackedB* packed, float* y,
+                kernels::UnaryOp act = kernels::UnaryOp::identity, kernels::UnaryParams act_params = {}) {
   if (g.Cg == 1 && g.group > 1) {
-    conv_depthwise_f32(g, x, w, bias, y);
+    conv_depthwise_f32(g, x, w, bias, y, kt, act, act_params);
     return Status::ok();
   }
   const int64_t P = g.out_size, Ckk = g.Cg * g.kvol, Mg = g.Mg;
@@ -303,6 +306,8 @@ Status conv_f32(backend::KernelContext& ctx, const kernels::KernelTable& kt, con
     a.C = yt;
     a.ldc = Mg;
     a.bias = bias ? bias + grp * Mg : nullptr;
+    a.act = act;
+    a.act_params = act_params;
     kt.sgemm_packed(a, packed_group(grp));
     kt.transpose_2d_32(yt, Mg, y + (n * g.M + grp * Mg) * P + p0, P, rows, Mg);
   };
@@ -319,7 +324,10 @@ Status conv_f32(backend::KernelContext& ctx, const kernels::KernelTable& kt, con
 
 #define OBOL_CONV_TYPES float, double, F16, BF16
 
-Result<std::unique_ptr<backend::Kernel>> make_conv(const graph::Graph& g, const graph::Node& node) {
+}  // namespace
+
+Result<std::unique_ptr<backend::Kernel>> make_conv_activation(const graph::Graph& g, const graph::Node& node,
+                                                              kernels::UnaryOp act, kernels::UnaryParams act_params) {
   OBOL_RETURN_IF_ERROR(check_arity(node, 2, 3, 1, 1));
   OBOL_ASSIGN_OR_RETURN(const ConvAttrs at, parse_conv_attrs(node, false));
   const kernels::KernelTable* kt = &kernels::cpu_kernels();
@@ -338,7 +346,7 @@ Result<std::unique_ptr<backend::Kernel>> make_conv(const graph::Graph& g, const 
       packed = std::make_shared<const PackedB>(std::move(p));
     }
   }
-  return make_kernel([kt, at, packed, nref = node_ref(node)](backend::KernelContext& ctx) -> Status {
+  return make_kernel([kt, at, packed, act, act_params, nref = node_ref(node)](backend::KernelContext& ctx) -> Status {
     const TensorView& x = ctx.input(0);
     const TensorView& w = ctx.input(1);
     const bool has_b = ctx.input_count() > 2 && ctx.has_input(2);
@@ -361,7 +369,10 @@ Result<std::unique_ptr<backend::Kernel>> make_conv(const graph::Graph& g, const 
       if constexpr (std::is_same_v<T, float>) {
         const bool use_packed = packed && packed->K == geo.Cg * geo.kvol && packed->N == geo.Mg &&
                                 packed->batches == geo.group;
-        return conv_f32(ctx, *kt, geo, px, pw, pb, use_packed ? packed.get() : nullptr, py);
+        return conv_f32(ctx, *kt, geo, px, pw, pb, use_packed ? packed.get() : nullptr, py, act, act_params);
+      } else if (act != kernels::UnaryOp::identity) {
+        return node_error(StatusCode::unsupported, nref, "a fused activation needs float32 input, found ",
+                          dtype_name(x.dtype()));
       } else if constexpr (is_half_v<T>) {
         OBOL_ASSIGN_OR_RETURN(Tensor fx, widen_tensor<T>(x));
         OBOL_ASSIGN_OR_RETURN(Tensor fw, widen_tensor<T>(w));
@@ -379,6 +390,12 @@ Result<std::unique_ptr<backend::Kernel>> make_conv(const graph::Graph& g, const 
       }
     });
   });
+}
+
+namespace {
+
+Result<std::unique_ptr<backend::Kernel>> make_conv(const graph::Graph& g, const graph::Node& node) {
+  return make_conv_activation(g, node, kernels::UnaryOp::identity, {});
 }
 
 }  // namespace

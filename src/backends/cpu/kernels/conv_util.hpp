@@ -13,6 +13,10 @@ namespace obol::cpu {
 Result<std::unique_ptr<backend::Kernel>> make_conv_transpose(const graph::Graph& g, const graph::Node& node);
 Result<std::unique_ptr<backend::Kernel>> make_conv_integer(const graph::Graph& g, const graph::Node& node);
 Result<std::unique_ptr<backend::Kernel>> make_qlinear_conv(const graph::Graph& g, const graph::Node& node);
+// Conv followed by an activation that runs in the GEMM epilogue (fp32 only when `act` is not
+// identity); FusedConv's kernel (fused_conv.cpp). make_conv is this with identity.
+Result<std::unique_ptr<backend::Kernel>> make_conv_activation(const graph::Graph& g, const graph::Node& node,
+                                                              kernels::UnaryOp act, kernels::UnaryParams act_params);
 
 enum class AutoPad { notset, same_upper, same_lower, valid };
 
