@@ -286,6 +286,8 @@ typedef struct obol_session_options obol_session_options;
  *   "backends"   comma-separated names in priority order, e.g. "cpu"; "cpu" is always appended.
  *   "threads"    "0" (default: the env's width) or "1" (this session's runs are serial, e.g. when the
  *                host runs one session per core). Other values: OBOL_ERROR_UNSUPPORTED.
+ *   "metrics"    "0" | "1" | "false" | "true"; default false. Collect per-op times, request latency
+ *                and arena size for obol_session_metrics_prometheus() (one clock read per node).
  * An unknown key or a malformed value fails at obol_session_options_set, naming it. */
 OBOL_API obol_status* obol_session_options_create(obol_session_options** out);
 OBOL_API obol_status* obol_session_options_set(obol_session_options* options, const char* key, const char* value);
@@ -333,6 +335,13 @@ typedef enum obol_report_format {
  * by the caller (obol_string_free). */
 OBOL_API obol_status* obol_session_placement_report(const obol_session* session, obol_report_format format,
                                                     char** out);
+
+/* The session's metrics in Prometheus text format 0.0.4 (obol_request_latency_seconds histogram,
+ * obol_requests_total, per-op obol_op_seconds_total / obol_op_calls_total, obol_arena_bytes,
+ * process memory). Needs the session option "metrics" = "1" (OBOL_ERROR_UNAVAILABLE otherwise). May
+ * be called from any thread, also while the session runs. *out: owned by the caller
+ * (obol_string_free). */
+OBOL_API obol_status* obol_session_metrics_prometheus(const obol_session* session, char** out);
 
 #ifdef __cplusplus
 }

@@ -144,6 +144,7 @@ struct SessionOptionsState {
   SessionOptions options;
   int opt_level = ModelState::kDefaultLevel;
   bool serial = false;
+  bool metrics = false;
 };
 
 }  // namespace obol::capi
@@ -161,6 +162,10 @@ struct obol_tensor {
 struct obol_session_options {
   obol::capi::SessionOptionsState state;
 };
+
+namespace obol::econ {
+class Profiler;
+}
 
 namespace obol::capi {
 
@@ -181,5 +186,6 @@ struct obol_session {
   std::unique_ptr<obol::graph::Executor> executor;
   std::atomic<bool> cancel{false};
   bool serial = false;
+  std::shared_ptr<obol::econ::Profiler> profiler;  // option "metrics"
   obol::capi::SessionCounters counters;
 };

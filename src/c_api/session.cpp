@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "c_api/c_api_internal.hpp"
+#include "obol/econ/profiler.hpp"
 
 namespace obol::capi {
 namespace {
@@ -62,8 +63,14 @@ obol_status* set_option(SessionOptionsState& o, const char* key, const char* val
     else return bad_value(key, value, "0 or 1");
     return nullptr;
   }
+  if (k == "metrics") {
+    if (v == "1" || v == "true") o.metrics = true;
+    else if (v == "0" || v == "false") o.metrics = false;
+    else return bad_value(key, value, "0, 1, false or true");
+    return nullptr;
+  }
   return make_error(OBOL_ERROR_NOT_FOUND, str_cat("[session] unknown option '", key,
-                                                  "' (options: opt_level, strict, backends, threads)"));
+                                                  "' (options: opt_level, strict, backends, threads, metrics)"));
 }
 
 // Marks the calling thread as already inside a parallel task for the duration of a serial run, so
@@ -87,6 +94,12 @@ void count_result(obol_session& s, const Status& st) {
   if (st.is_ok()) s.counters.runs_ok.fetch_add(1, std::memory_order_relaxed);
   else if (st.code() == StatusCode::cancelled) s.counters.runs_cancelled.fetch_add(1, std::memory_order_relaxed);
   else s.counters.runs_failed.fetch_add(1, std::memory_order_relaxed);
+}
+
+void record_metrics(obol_session& s, uint64_t start_ns, const Status& st) {
+  if (!s.profiler) return;
+  s.profiler->record_request(start_ns, now_ns(), st.is_ok());
+  s.profiler->record_arena_bytes(s.executor->stats().arena_bytes);
 }
 
 obol_status* gather_inputs(const char* function, const obol_tensor* const* inputs, size_t n_inputs,
@@ -173,6 +186,11 @@ obol_status* obol_session_create(obol_model* model, const obol_session_options* 
     s->executor = std::make_unique<obol::graph::Executor>(std::move(compiled), model->state->env->allocator);
     s->executor->set_cancel_flag(&s->cancel);
     s->serial = opts.serial;
+    if (opts.metrics) {
+      obol::econ::ProfilerOptions po;
+      po.trace = false;  // aggregates only: memory stays fixed however long the session runs
+      s->profiler = std::make_shared<obol::econ::Profiler>(po);
+    }
     *out = s.release();
     return nullptr;
   });
@@ -199,7 +217,9 @@ obol_status* obol_session_run(obol_session* session, const obol_tensor* const* i
     obol::Status st;
     {
       SerialScope serial(session->serial);
-      st = session->executor->run(in, results);
+      const uint64_t start = session->profiler ? obol::now_ns() : 0;
+      st = session->executor->run(in, results, session->profiler.get());
+      record_metrics(*session, start, st);
     }
     count_result(*session, st);
     OBOL_C_RETURN_IF_ERROR(st);
@@ -232,7 +252,9 @@ obol_status* obol_session_run_into(obol_session* session, const obol_tensor* con
     obol::Status st;
     {
       SerialScope serial(session->serial);
-      st = session->executor->run_into(in, out);
+      const uint64_t start = session->profiler ? obol::now_ns() : 0;
+      st = session->executor->run_into(in, out, session->profiler.get());
+      record_metrics(*session, start, st);
     }
     count_result(*session, st);
     OBOL_C_RETURN_IF_ERROR(st);

@@ -40,7 +40,7 @@ static void test_options(void) {
   CHECK_ERR(obol_session_options_set(o, "threads", "4"), OBOL_ERROR_UNSUPPORTED, "obol_env_options.num_threads");
   CHECK_ERR(obol_session_options_set(o, "threads", "-1"), OBOL_ERROR_INVALID_ARGUMENT, "expected 0 or 1");
   CHECK_ERR(obol_session_options_set(o, "thread", "1"), OBOL_ERROR_NOT_FOUND,
-            "unknown option 'thread' (options: opt_level, strict, backends, threads)");
+            "unknown option 'thread' (options: opt_level, strict, backends, threads, metrics)");
   CHECK_ERR(obol_session_options_set(NULL, "strict", "1"), OBOL_ERROR_INVALID_ARGUMENT, "options must not be NULL");
   CHECK_ERR(obol_session_options_set(o, NULL, "1"), OBOL_ERROR_INVALID_ARGUMENT, "key must not be NULL");
   CHECK_ERR(obol_session_options_set(o, "strict", NULL), OBOL_ERROR_INVALID_ARGUMENT, "value must not be NULL");
@@ -282,6 +282,43 @@ static void test_placement_report(void) {
   obol_session_free(s);
 }
 
+static void test_metrics(void) {
+  float x[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  const int64_t dims[2] = {2, 4};
+  obol_session_options* o = NULL;
+  obol_session *s = NULL, *plain = NULL;
+  obol_tensor *in = NULL, *out = NULL;
+  const obol_tensor* inputs[1];
+  char* text = NULL;
+  char* untouched = (char*)"untouched";
+  int k;
+  CHECK_OK(obol_session_options_create(&o));
+  CHECK_OK(obol_session_options_set(o, "metrics", "1"));
+  CHECK_ERR(obol_session_options_set(o, "metrics", "on"), OBOL_ERROR_INVALID_ARGUMENT, "option 'metrics'");
+  CHECK_OK(obol_session_create(mlp_, o, &s));
+  CHECK_OK(obol_session_create(mlp_, NULL, &plain));
+  CHECK_OK(obol_tensor_wrap(OBOL_DTYPE_F32, dims, 2, x, sizeof x, &in));
+  inputs[0] = in;
+  for (k = 0; k < 3; ++k) {
+    CHECK_OK(obol_session_run(s, inputs, 1, &out, 1));
+    obol_tensor_free(out);
+    out = NULL;
+  }
+  CHECK_OK(obol_session_metrics_prometheus(s, &text));
+  CHECK(text && strstr(text, "obol_requests_total 3\n"));
+  CHECK(text && strstr(text, "obol_request_latency_seconds_count 3\n"));
+  CHECK(text && strstr(text, "obol_op_calls_total{op=\""));
+  obol_string_free(text);
+  CHECK_ERR(obol_session_metrics_prometheus(plain, &untouched), OBOL_ERROR_UNAVAILABLE, "\"metrics\" = \"1\"");
+  CHECK_ERR(obol_session_metrics_prometheus(NULL, &untouched), OBOL_ERROR_INVALID_ARGUMENT, "session must not be NULL");
+  CHECK_ERR(obol_session_metrics_prometheus(s, NULL), OBOL_ERROR_INVALID_ARGUMENT, "out must not be NULL");
+  CHECK(strcmp(untouched, "untouched") == 0);
+  obol_tensor_free(in);
+  obol_session_free(plain);
+  obol_session_free(s);
+  obol_session_options_free(o);
+}
+
 static void test_free_in_any_order(void) {
   obol_env* env = NULL;
   obol_model* model = NULL;
@@ -323,6 +360,7 @@ int main(void) {
   RUN(test_options_change_nothing_numerically);
   RUN(test_create_errors);
   RUN(test_placement_report);
+  RUN(test_metrics);
   RUN(test_free_in_any_order);
   teardown();
   return HARNESS_RESULT();
