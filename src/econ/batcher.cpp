@@ -107,6 +107,13 @@ struct Batcher::Impl {
   std::unique_ptr<std::atomic<uint64_t>[]> batch_rows, batch_requests;
   std::atomic<uint64_t> queue_ns_sum{0}, queue_ns_max{0};
   std::atomic<uint64_t> queue_buckets[kQueueBuckets] = {};
+  // Optional registry mirrors (BatcherOptions::metrics).
+  Counter *m_accepted = nullptr, *m_rejected = nullptr, *m_timed_out = nullptr, *m_completed = nullptr,
+          *m_failed = nullptr;
+  Histogram *m_rows = nullptr, *m_queue = nullptr;
+  static void inc(Counter* c, double n = 1) {
+    if (c) c->inc(n);
+  }
 
   Status validate(const std::vector<TensorView>& inputs, int64_t& rows) const;
   Status enqueue(const RequestPtr& r, const RequestOptions& ro);
@@ -168,6 +175,7 @@ Status Batcher::Impl::enqueue(const RequestPtr& r, const RequestOptions& ro) {
     if (stopping) return shutdown_status();
     if (options.max_queue > 0 && queued >= options.max_queue) {
       rejected.fetch_add(1, std::memory_order_relaxed);
+      inc(m_rejected);
       return make_status(StatusCode::unavailable, "batcher", "queue full (max_queue ", options.max_queue,
                          "): request rejected");
     }
@@ -177,6 +185,7 @@ Status Batcher::Impl::enqueue(const RequestPtr& r, const RequestOptions& ro) {
     if (r->deadline != Clock::time_point::max()) ++queued_with_deadline;
     accepted.fetch_add(1, std::memory_order_relaxed);
   }
+  inc(m_accepted);
   cv.notify_one();
   return Status::ok();
 }
@@ -288,6 +297,7 @@ void Batcher::Impl::record_queue_time(Clock::duration d) {
   size_t b = 0;
   while (b + 1 < kQueueBuckets && us > kQueueBucketsUs[b]) ++b;
   queue_buckets[b].fetch_add(1, std::memory_order_relaxed);
+  if (m_queue) m_queue->record(static_cast<double>(ns) * 1e-9);
 }
 
 void Batcher::Impl::run_batch(Session& session, std::vector<RequestPtr>& batch) {
@@ -300,9 +310,11 @@ void Batcher::Impl::run_batch(Session& session, std::vector<RequestPtr>& batch) 
   batches.fetch_add(1, std::memory_order_relaxed);
   batch_rows[static_cast<size_t>(total)].fetch_add(1, std::memory_order_relaxed);
   batch_requests[batch.size()].fetch_add(1, std::memory_order_relaxed);
+  if (m_rows) m_rows->record(static_cast<double>(total));
 
   auto fail_all = [&](const Status& s) {
     failed.fetch_add(batch.size(), std::memory_order_relaxed);
+    inc(m_failed, static_cast<double>(batch.size()));
     for (RequestPtr& r : batch) r->complete(s);
   };
 
@@ -312,6 +324,7 @@ void Batcher::Impl::run_batch(Session& session, std::vector<RequestPtr>& batch) 
     Status st = session.run(batch[0]->views, outputs);
     if (!st.is_ok()) return fail_all(st);
     completed.fetch_add(1, std::memory_order_relaxed);
+    inc(m_completed);
     batch[0]->complete(std::move(outputs));
     return;
   }
@@ -358,6 +371,7 @@ void Batcher::Impl::run_batch(Session& session, std::vector<RequestPtr>& batch) 
     row0 += batch[k]->rows;
   }
   completed.fetch_add(batch.size(), std::memory_order_relaxed);
+  inc(m_completed, static_cast<double>(batch.size()));
   for (size_t k = 0; k < batch.size(); ++k) batch[k]->complete(std::move(per[k]));
 }
 
@@ -371,6 +385,7 @@ void Batcher::Impl::worker(size_t index) {
     if (!expired.empty()) {
       lk.unlock();
       timed_out.fetch_add(expired.size(), std::memory_order_relaxed);
+      inc(m_timed_out, static_cast<double>(expired.size()));
       for (RequestPtr& r : expired) r->complete(timeout_status(*r));
       expired.clear();
       lk.lock();
@@ -426,6 +441,18 @@ Result<std::unique_ptr<Batcher>> Batcher::create(std::shared_ptr<const Model> mo
     impl->batch_rows[i].store(0);
     impl->batch_requests[i].store(0);
   }
+  if (MetricsRegistry* m = options.metrics) {
+    const Labels& l = options.metrics_labels;
+    impl->m_accepted = &m->counter("obol_batcher_accepted_total", "Requests the batcher queued", l);
+    impl->m_rejected = &m->counter("obol_batcher_rejected_total", "Requests refused because the queue was full", l);
+    impl->m_timed_out = &m->counter("obol_batcher_timed_out_total", "Requests that expired before they ran", l);
+    impl->m_completed = &m->counter("obol_batcher_completed_total", "Requests that ran and returned outputs", l);
+    impl->m_failed = &m->counter("obol_batcher_failed_total", "Requests whose batch failed", l);
+    impl->m_rows = &m->histogram("obol_batcher_batch_rows", "Rows per batch the batcher sent",
+                                 Histogram::batch_size_bounds(), l);
+    impl->m_queue = &m->histogram("obol_batcher_queue_seconds", "Time from submit to being taken into a batch",
+                                  Histogram::latency_bounds(), l);
+  }
   for (int w = 0; w < options.workers; ++w) {
     OBOL_ASSIGN_OR_RETURN(std::unique_ptr<Session> s, Session::create(model, options.session));
     impl->sessions.push_back(std::move(s));
@@ -478,6 +505,7 @@ Result<BatchOutputs> Batcher::submit(const std::vector<TensorView>& inputs, cons
     }
     if (removed) {
       impl_->timed_out.fetch_add(1, std::memory_order_relaxed);
+      Impl::inc(impl_->m_timed_out);
       return timeout_status(*r);
     }
   }

@@ -320,6 +320,14 @@ Cache::Cache(CacheOptions options) : options_(std::move(options)) {
     shards_.push_back(std::make_unique<Shard>());
     shards_.back()->budget = options_.max_bytes / n;
   }
+  if (MetricsRegistry* m = options_.metrics) {
+    const Labels& l = options_.metrics_labels;
+    m_hits_ = &m->counter("obol_cache_hits_total", "Exact cache hits", l);
+    m_misses_ = &m->counter("obol_cache_misses_total", "Cache lookups that found nothing", l);
+    m_semantic_hits_ = &m->counter("obol_cache_semantic_hits_total", "Near-hits the semantic tier answered", l);
+    m_rejected_ = &m->counter("obol_cache_rejected_near_hits_total", "Near-hits refused by the verify hook", l);
+    m_evictions_ = &m->counter("obol_cache_evictions_total", "Entries dropped by the byte limit", l);
+  }
   if (options_.semantic.embed) {
     semantic_ = std::make_unique<SemanticIndex>();
     semantic_->max_entries = options_.semantic.max_entries;
@@ -370,6 +378,7 @@ CacheValue Cache::get(const CacheKey& key) {
     drop_semantic(key);
   }
   (v ? hits_ : misses_).fetch_add(1, std::memory_order_relaxed);
+  if (Counter* c = v ? m_hits_ : m_misses_) c->inc();
   return v;
 }
 
@@ -385,6 +394,7 @@ CacheValue Cache::lookup(const CacheKey& key, const std::vector<TensorView>& inp
   }
   if (v) {
     hits_.fetch_add(1, std::memory_order_relaxed);
+    if (m_hits_) m_hits_->inc();
     return v;
   }
   if (semantic_ && !inputs.empty()) {
@@ -401,8 +411,10 @@ CacheValue Cache::lookup(const CacheKey& key, const std::vector<TensorView>& inp
           drop_semantic(near);
         } else if (options_.semantic.verify && !options_.semantic.verify(inputs, *cand, score)) {
           rejected_.fetch_add(1, std::memory_order_relaxed);
+          if (m_rejected_) m_rejected_->inc();
         } else {
           semantic_hits_.fetch_add(1, std::memory_order_relaxed);
+          if (m_semantic_hits_) m_semantic_hits_->inc();
           if (semantic_hit) *semantic_hit = true;
           return cand;
         }
@@ -410,6 +422,7 @@ CacheValue Cache::lookup(const CacheKey& key, const std::vector<TensorView>& inp
     }
   }
   misses_.fetch_add(1, std::memory_order_relaxed);
+  if (m_misses_) m_misses_->inc();
   return nullptr;
 }
 
@@ -448,6 +461,7 @@ CacheValue Cache::put(const CacheKey& key, std::vector<Tensor> outputs, std::vec
   }
   if (!evicted.empty()) {
     evictions_.fetch_add(evicted.size(), std::memory_order_relaxed);
+    if (m_evictions_) m_evictions_->inc(static_cast<double>(evicted.size()));
     for (const CacheKey& k : evicted) drop_semantic(k);
   }
   if (semantic_ && !inputs.empty()) {

@@ -153,6 +153,12 @@ Status check_options(const RouterOptions& o, bool cascade) {
   return Status::ok();
 }
 
+void register_counters(const RouterOptions& o, Counter*& queries, Counter*& escalated) {
+  if (!o.metrics) return;
+  queries = &o.metrics->counter("obol_router_queries_total", "Queries routed", o.metrics_labels);
+  escalated = &o.metrics->counter("obol_router_escalated_total", "Queries sent to the large model", o.metrics_labels);
+}
+
 }  // namespace
 
 // ---- Router ------------------------------------------------------------------------------------
@@ -165,6 +171,7 @@ Result<std::unique_ptr<Router>> Router::create(std::shared_ptr<const Model> smal
   std::unique_ptr<Router> r(new Router());
   r->options_ = options;
   r->threshold_.store(options.threshold);
+  register_counters(options, r->m_queries_, r->m_escalated_);
   OBOL_ASSIGN_OR_RETURN(r->small_, detail::SessionPool::create(std::move(small), options.session));
   OBOL_ASSIGN_OR_RETURN(r->large_, detail::SessionPool::create(std::move(large), options.session));
   return r;
@@ -195,6 +202,8 @@ Status Router::run(const std::vector<TensorView>& inputs, std::vector<Tensor>& o
   OBOL_RETURN_IF_ERROR((r == Route::large ? large_ : small_)->run(inputs, outputs));
   queries_.fetch_add(1, std::memory_order_relaxed);
   if (r == Route::large) escalated_.fetch_add(1, std::memory_order_relaxed);
+  if (m_queries_) m_queries_->inc();
+  if (m_escalated_ && r == Route::large) m_escalated_->inc();
   return Status::ok();
 }
 
@@ -224,6 +233,7 @@ Result<std::unique_ptr<Cascade>> Cascade::create(std::shared_ptr<const Model> sm
   std::unique_ptr<Cascade> c(new Cascade());
   c->options_ = options;
   c->threshold_.store(options.threshold);
+  register_counters(options, c->m_queries_, c->m_escalated_);
   OBOL_ASSIGN_OR_RETURN(c->small_, detail::SessionPool::create(std::move(small), options.session));
   OBOL_ASSIGN_OR_RETURN(c->large_, detail::SessionPool::create(std::move(large), options.session));
   return c;
@@ -262,6 +272,8 @@ Status Cascade::run(const std::vector<TensorView>& inputs, std::vector<Tensor>& 
   if (chosen) *chosen = escalate ? Route::large : Route::small;
   queries_.fetch_add(1, std::memory_order_relaxed);
   if (escalate) escalated_.fetch_add(1, std::memory_order_relaxed);
+  if (m_queries_) m_queries_->inc();
+  if (m_escalated_ && escalate) m_escalated_->inc();
   return Status::ok();
 }
 

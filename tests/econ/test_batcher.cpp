@@ -402,3 +402,31 @@ TEST_CASE("batcher: inputs that cannot be batched are refused at submit", "[batc
   bad.preferred_batch = {5};
   CHECK_FALSE(Batcher::create(affine_model(), bad).is_ok());
 }
+
+TEST_CASE("batcher: counts into a MetricsRegistry", "[batcher]") {
+  MetricsRegistry registry;
+  const Labels labels = {{"model", "affine"}};
+  BatcherOptions o;
+  o.max_batch = 4;
+  o.max_delay = microseconds(0);
+  o.metrics = &registry;
+  o.metrics_labels = labels;
+  {
+    auto b = make_batcher(o);
+    for (int i = 0; i < 3; ++i) {
+      Tensor x = request_tensor(i, 2);
+      Result<BatchOutputs> r = b->submit({x.view()});
+      REQUIRE(r.is_ok());
+    }
+  }
+  double v = -1;
+  REQUIRE(registry.value("obol_batcher_accepted_total", labels, &v));
+  CHECK(v == 3.0);
+  REQUIRE(registry.value("obol_batcher_completed_total", labels, &v));
+  CHECK(v == 3.0);
+  REQUIRE(registry.value("obol_batcher_rejected_total", labels, &v));
+  CHECK(v == 0.0);
+  const std::string text = to_prometheus(registry);
+  CHECK(text.find("obol_batcher_batch_rows_count{model=\"affine\"} 3") != std::string::npos);
+  CHECK(text.find("obol_batcher_queue_seconds_count{model=\"affine\"} 3") != std::string::npos);
+}

@@ -321,3 +321,24 @@ TEST_CASE("cache: CachedSession answers repeats from the cache", "[cache]") {
   CHECK_FALSE(hit);
   CHECK(out[0].data_as<const float>()[3] == 13.0f);
 }
+
+TEST_CASE("cache: counts into a MetricsRegistry", "[cache]") {
+  MetricsRegistry registry;
+  CacheOptions o;
+  o.metrics = &registry;
+  o.shards = 1;
+  o.max_bytes = 2 * (kCacheEntryOverhead + 16 * sizeof(float));
+  Cache cache(o);
+  cache.put(key_of(1), value_of(1));
+  cache.put(key_of(2), value_of(2));
+  cache.put(key_of(3), value_of(3));  // evicts 1
+  CHECK(cache.get(key_of(3)) != nullptr);
+  CHECK(cache.get(key_of(1)) == nullptr);
+  double v = -1;
+  REQUIRE(registry.value("obol_cache_hits_total", {}, &v));
+  CHECK(v == 1.0);
+  REQUIRE(registry.value("obol_cache_misses_total", {}, &v));
+  CHECK(v == 1.0);
+  REQUIRE(registry.value("obol_cache_evictions_total", {}, &v));
+  CHECK(v == 1.0);
+}

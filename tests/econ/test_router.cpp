@@ -186,3 +186,24 @@ TEST_CASE("cascade: a user classifier sees the small outputs, latency pricing", 
   none.signal = RouteSignal::classifier;
   CHECK_FALSE(Cascade::create(affine_model(), affine_model(), none).is_ok());
 }
+
+TEST_CASE("router: counts into a MetricsRegistry", "[router]") {
+  MetricsRegistry registry;
+  RouterOptions o;
+  o.signal = RouteSignal::input_length;
+  o.length_axis = 1;
+  o.threshold = 3;
+  o.metrics = &registry;
+  auto r = Router::create(affine_model(2.0f, 1.0f, -1), affine_model(3.0f, 0.0f, -1), o);
+  REQUIRE(r.is_ok());
+  std::vector<Tensor> out;
+  Tensor shortx = make_rows({{1, 2}});
+  Tensor longx = make_rows({{1, 2, 3, 4}});
+  REQUIRE((*r)->run({shortx.view()}, out).is_ok());
+  REQUIRE((*r)->run({longx.view()}, out).is_ok());
+  double v = -1;
+  REQUIRE(registry.value("obol_router_queries_total", {}, &v));
+  CHECK(v == 2.0);
+  REQUIRE(registry.value("obol_router_escalated_total", {}, &v));
+  CHECK(v == 1.0);
+}

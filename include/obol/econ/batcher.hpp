@@ -48,6 +48,7 @@
 #include <memory>
 #include <vector>
 
+#include "obol/econ/metrics.hpp"
 #include "obol/obol.hpp"
 
 namespace obol::econ {
@@ -68,6 +69,12 @@ struct BatcherOptions {
   // Worker threads, each with its own Session. >= 1.
   int workers = 1;
   SessionOptions session;
+  // Optional: also record into this registry, which must outlive the Batcher. Counters
+  // obol_batcher_{accepted,rejected,timed_out,completed,failed}_total, histograms
+  // obol_batcher_batch_rows (rows per batch sent) and obol_batcher_queue_seconds, each with
+  // `metrics_labels`. stats() works either way.
+  MetricsRegistry* metrics = nullptr;
+  Labels metrics_labels;
 };
 
 struct RequestOptions {

@@ -41,6 +41,7 @@
 #include <string_view>
 #include <vector>
 
+#include "obol/econ/metrics.hpp"
 #include "obol/obol.hpp"
 
 namespace obol::econ {
@@ -110,6 +111,11 @@ struct CacheOptions {
   int shards = 16;  // >= 1
   CacheClock clock;  // empty = steady_clock
   SemanticOptions semantic;
+  // Optional: also count into this registry, which must outlive the Cache: counters
+  // obol_cache_{hits,misses,semantic_hits,rejected_near_hits,evictions}_total with
+  // `metrics_labels`. stats() works either way (and also has bytes and entries).
+  MetricsRegistry* metrics = nullptr;
+  Labels metrics_labels;
 };
 
 struct CacheStats {
@@ -171,6 +177,8 @@ class Cache {
   std::unique_ptr<SemanticIndex> semantic_;
   mutable std::atomic<uint64_t> hits_{0}, misses_{0}, semantic_hits_{0}, rejected_{0}, puts_{0}, evictions_{0},
       expired_{0}, invalidated_{0}, too_large_{0}, embed_errors_{0};
+  Counter *m_hits_ = nullptr, *m_misses_ = nullptr, *m_semantic_hits_ = nullptr, *m_rejected_ = nullptr,
+          *m_evictions_ = nullptr;
 };
 
 // An embedder for SemanticOptions::embed from an obol model: runs `model` on the inputs (from a

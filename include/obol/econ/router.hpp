@@ -36,6 +36,7 @@
 #include <mutex>
 #include <vector>
 
+#include "obol/econ/metrics.hpp"
 #include "obol/obol.hpp"
 
 namespace obol::econ {
@@ -87,6 +88,10 @@ struct RouterOptions {
   bool outputs_are_logits = true;
   ModelCost small_cost, large_cost;
   SessionOptions session;
+  // Optional: also count into this registry, which must outlive the Router/Cascade: counters
+  // obol_router_queries_total and obol_router_escalated_total with `metrics_labels`.
+  MetricsRegistry* metrics = nullptr;
+  Labels metrics_labels;
 };
 
 struct RouteStats {
@@ -129,6 +134,7 @@ class Router {
   RouterOptions options_;
   std::atomic<double> threshold_{0};
   std::atomic<uint64_t> queries_{0}, escalated_{0};
+  Counter *m_queries_ = nullptr, *m_escalated_ = nullptr;
   std::unique_ptr<detail::SessionPool> small_, large_;
 };
 
@@ -154,6 +160,7 @@ class Cascade {
   RouterOptions options_;
   std::atomic<double> threshold_{0};
   std::atomic<uint64_t> queries_{0}, escalated_{0};
+  Counter *m_queries_ = nullptr, *m_escalated_ = nullptr;
   std::unique_ptr<detail::SessionPool> small_, large_;
 };
 
