@@ -12,13 +12,31 @@ void minmax_f32(const float* x, int64_t n, float& lo, float& hi) {
   constexpr int64_t kChunk = 1 << 16;
   const int64_t chunks = (n + kChunk - 1) / kChunk;
   if (chunks <= 1) {
-    float a = std::numeric_limits<float>::infinity(), b = -a;
-    for (int64_t i = 0; i < n; ++i) {
-      a = std::min(a, x[i]);  // a NaN x[i] compares false and leaves a as it was
-      b = std::max(b, x[i]);
+    // Eight independent lanes (vectorizable compares and selects); a NaN compares false and is skipped.
+    constexpr int kLanes = 8;
+    float a[kLanes], b[kLanes];
+    for (int j = 0; j < kLanes; ++j) {
+      a[j] = std::numeric_limits<float>::infinity();
+      b[j] = -std::numeric_limits<float>::infinity();
     }
-    lo = n ? a : 0.0f;
-    hi = n ? b : 0.0f;
+    int64_t i = 0;
+    for (; i + kLanes <= n; i += kLanes)
+      for (int j = 0; j < kLanes; ++j) {
+        const float v = x[i + j];
+        a[j] = v < a[j] ? v : a[j];
+        b[j] = v > b[j] ? v : b[j];
+      }
+    for (; i < n; ++i) {
+      a[0] = x[i] < a[0] ? x[i] : a[0];
+      b[0] = x[i] > b[0] ? x[i] : b[0];
+    }
+    for (int j = 1; j < kLanes; ++j) {
+      a[0] = std::min(a[0], a[j]);
+      b[0] = std::max(b[0], b[j]);
+    }
+    lo = n ? a[0] : 0.0f;
+    hi = n ? b[0] : 0.0f;
+    if (lo > hi) lo = hi = 0.0f;  // every value NaN
     return;
   }
   std::vector<float> part_lo(static_cast<size_t>(chunks)), part_hi(static_cast<size_t>(chunks));
@@ -34,7 +52,9 @@ void quantize_u8_f32(const float* x, int64_t n, float scale, uint8_t zero_point,
   const float zp = zero_point;
   parallel_for_range(n, 1 << 14, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
-      const float r = std::nearbyint(x[i] / scale) + zp;
+      // Clamped to [-256, 512] first (no result changes), then rounded half to even.
+      const float v = std::max(std::min(x[i] / scale, 512.0f), -256.0f);
+      const float r = round_half_even_small(v) + zp;
       y[i] = static_cast<uint8_t>(r > 0.0f ? (r < 255.0f ? r : 255.0f) : 0.0f);
     }
   });

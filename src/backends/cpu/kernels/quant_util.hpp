@@ -23,10 +23,18 @@ inline bool quant_range(DType t, int32_t& lo, int32_t& hi) {
   }
 }
 
-// ONNX QuantizeLinear's arithmetic: rint(v) (half to even, the default rounding mode) plus the zero
-// point, saturated to [lo, hi]. NaN saturates to lo, like numpy's cast then clip.
+// Round half to even for |v| <= 2^22 under the default rounding mode: adding and subtracting
+// 1.5 * 2^23 leaves the integer part. Unlike std::nearbyint (a library call without SSE4.1) it
+// vectorizes. Callers clamp v first.
+inline float round_half_even_small(float v) { return (v + 12582912.0f) - 12582912.0f; }
+
+// ONNX QuantizeLinear's arithmetic: rint(v) (half to even) plus the zero point, saturated to
+// [lo, hi]. NaN saturates to lo, like numpy's cast then clip.
 inline int32_t quantize_value(float v, int32_t zero_point, int32_t lo, int32_t hi) {
-  const float r = std::nearbyint(v) + static_cast<float>(zero_point);
+  // Clamping to one past the range first changes no result and keeps |v| small for the rounding.
+  const float vlo = static_cast<float>(lo - zero_point - 1), vhi = static_cast<float>(hi - zero_point + 1);
+  v = std::max(std::min(v, vhi), vlo);  // NaN stays NaN (and saturates to lo below)
+  const float r = round_half_even_small(v) + static_cast<float>(zero_point);
   if (!(r > static_cast<float>(lo))) return lo;
   if (r >= static_cast<float>(hi)) return hi;
   return static_cast<int32_t>(r);
