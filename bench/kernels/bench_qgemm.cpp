@@ -7,6 +7,10 @@
 //       (qgemm_pack_b, default tier); oneDNN's matmul primitive reorders B once into the format it
 //       asks for; dnnl_gemm_u8s8s32 is oneDNN's BLAS-like call (it packs B on every call).
 //       Counter GOP/s = 2 M N K per call.
+//   qgemm_u8s8/obol_w7/<M>/<N>/<K>/threads:<T>
+//       The same with B quantized to 7 bits (int8 values in [-64, 63], "reduce_range"): on an
+//       AVX2-only CPU obol then runs its vpmaddubsw kernel (label "avx2 maddubs"); the obol row
+//       above has full-range int8 B and runs the exact vpmaddwd fallback.
 //   q4gemv/obol/<N>/<K>/threads:<T>
 //       y (1 x N) = x (1 x K, f32) x W (MatMulNBits int4, block 32, with zero points), int8
 //       activations. Several copies of W, together larger than the last-level cache, are used in
@@ -60,9 +64,12 @@ void report_ops(benchmark::State& state, const Shape& s) {
   state.counters["GOP/s"] = benchmark::Counter(ops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void bm_obol(benchmark::State& state, Shape s, int threads) {
+void bm_obol(benchmark::State& state, Shape s, int threads, bool w7) {
   set_threads(threads);
-  const auto a = random_bytes(s.M * s.K, 1), b = random_bytes(s.K * s.N, 2);
+  const auto a = random_bytes(s.M * s.K, 1);
+  auto b = random_bytes(s.K * s.N, 2);
+  if (w7)  // 7-bit weights: halve the int8 value (arithmetic shift) into [-64, 63]
+    for (auto& x : b) x = static_cast<uint8_t>(static_cast<int8_t>(x) >> 1);
   std::vector<int32_t> c(static_cast<size_t>(s.M * s.N));
   obol::kernels::QGemmB bd;
   bd.K = s.K;
@@ -85,7 +92,8 @@ void bm_obol(benchmark::State& state, Shape s, int threads) {
     if (!obol::kernels::qgemm(g, *packed).is_ok()) state.SkipWithError("qgemm failed");
     benchmark::ClobberMemory();
   }
-  state.SetLabel(obol::kernels::qgemm_isa_name(packed->isa()));
+  state.SetLabel(std::string(obol::kernels::qgemm_isa_name(packed->isa())) +
+                 (packed->uses_maddubs() ? " maddubs" : ""));
   report_ops(state, s);
   set_threads(0);
 }
@@ -236,7 +244,10 @@ std::string shape_name(const char* family, const char* impl, const Shape& s, int
 void register_all() {
   for (const Shape& s : kShapes)
     for (int t : kThreads) {
-      benchmark::RegisterBenchmark(shape_name("qgemm_u8s8", "obol", s, t, true).c_str(), bm_obol, s, t)->UseRealTime();
+      benchmark::RegisterBenchmark(shape_name("qgemm_u8s8", "obol", s, t, true).c_str(), bm_obol, s, t, false)
+          ->UseRealTime();
+      benchmark::RegisterBenchmark(shape_name("qgemm_u8s8", "obol_w7", s, t, true).c_str(), bm_obol, s, t, true)
+          ->UseRealTime();
       benchmark::RegisterBenchmark(shape_name("qgemm_u8s8", "onednn", s, t, true).c_str(), bm_onednn, s, t)
           ->UseRealTime();
       benchmark::RegisterBenchmark(shape_name("qgemm_u8s8", "dnnl_gemm_u8s8s32", s, t, true).c_str(), bm_dnnl_gemm, s,

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <random>
 #include <sstream>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -251,6 +252,121 @@ TEST_CASE("qgemm does not saturate on extreme values", "[qgemm]") {
     p.b_zp = {0};
     check_all_outputs(isa, p);
   }
+}
+
+namespace {
+
+// B's stored int8 value at (k, n) set to v (uint8 B: v + 128).
+void set_b(Problem& p, int64_t k, int64_t n, int v) {
+  const size_t i = p.trans_b ? static_cast<size_t>(n * p.K + k) : static_cast<size_t>(k * p.N + n);
+  p.B[i] = static_cast<uint8_t>(p.b_signed ? v : v + 128);
+}
+
+// Random 7-bit weights: stored int8 values in [-64, 63].
+void make_7bit(Problem& p, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> w(-64, 63);
+  for (int64_t k = 0; k < p.K; ++k)
+    for (int64_t n = 0; n < p.N; ++n) set_b(p, k, n, w(rng));
+}
+
+bool has_avx2() {
+  const auto isas = obol::kernels::qgemm_available_isas();
+  return std::find(isas.begin(), isas.end(), QGemmIsa::avx2) != isas.end();
+}
+
+// Packs for avx2 and checks which kernel was chosen, then every output kind exactly.
+void check_avx2_kernel(const Problem& p, bool want_maddubs) {
+  INFO(describe(QGemmIsa::avx2, p));
+  auto packed = obol::kernels::qgemm_pack_b(b_desc(p), QGemmIsa::avx2);
+  REQUIRE(packed.is_ok());
+  CHECK(packed->uses_maddubs() == want_maddubs);
+  check_all_outputs(QGemmIsa::avx2, p);
+}
+
+}  // namespace
+
+TEST_CASE("qgemm uses vpmaddubsw only on avx2", "[qgemm]") {
+  Problem p = make_problem(5, 17, 33, false, true, false, false, 4);
+  make_7bit(p, 4);
+  for (QGemmIsa isa : obol::kernels::qgemm_available_isas()) {
+    INFO(obol::kernels::qgemm_isa_name(isa));
+    auto packed = obol::kernels::qgemm_pack_b(b_desc(p), isa);
+    REQUIRE(packed.is_ok());
+    CHECK(packed->uses_maddubs() == (isa == QGemmIsa::avx2));
+  }
+}
+
+TEST_CASE("qgemm avx2 vpmaddubsw kernel is exact on tile edges with 7-bit weights", "[qgemm]") {
+  if (!has_avx2()) return;
+  const int64_t M = GENERATE(1, 5, 6, 7, 12, 13, 70);
+  const int64_t N = GENERATE(1, 15, 16, 17, 33);
+  const int64_t K = GENERATE(1, 2, 3, 4, 5, 7, 8, 63, 65, 130);
+  const uint32_t seed = static_cast<uint32_t>(M * 7919 + N * 131 + K);
+  const bool a_signed = seed % 2 == 0, b_signed = (seed / 2) % 3 != 0, trans_b = (seed / 7) % 2 == 0,
+             per_col = (seed / 5) % 2 == 0;
+  Problem p = make_problem(M, N, K, a_signed, b_signed, trans_b, per_col, seed);
+  make_7bit(p, seed);
+  check_avx2_kernel(p, true);
+}
+
+TEST_CASE("qgemm avx2 vpmaddubsw kernel is exact at the saturation boundary", "[qgemm]") {
+  if (!has_avx2()) return;
+  // k pairs at the limit (positive or negative parts summing to 128): with A = 255 (after the
+  // int8 shift) the vpmaddubsw pair sums reach +-32640, just inside int16.
+  const std::vector<std::pair<int, int>> pairs = {{-64, -64}, {63, 63}, {64, 64},  {-64, 63}, {127, 1},
+                                                  {1, 127},   {-128, 0}, {0, -128}, {127, -128}, {-128, 127},
+                                                  {-100, -28}, {28, 100}};
+  for (bool a_signed : {false, true})
+    for (bool b_signed : {true, false})
+      for (int32_t a_zp : {0, 255}) {
+        const int64_t M = 13, N = 33, K = 258;
+        Problem p = make_problem(M, N, K, a_signed, b_signed, (a_zp + b_signed) % 2 == 0, true, 11);
+        p.a_zp = a_signed ? a_zp - 128 : a_zp;
+        std::fill(p.A.begin(), p.A.end(), static_cast<uint8_t>(a_signed ? 0x7f : 0xff));  // uint8 255 after the shift
+        for (int64_t k = 0; k < p.K; ++k) p.A[static_cast<size_t>(2 * p.K + k)] = a_signed ? 0x80 : 0;  // row 2: 0
+        for (int64_t n = 0; n < N; ++n)
+          for (int64_t k = 0; k < K; k += 2) {
+            const auto& w = pairs[static_cast<size_t>((n + k / 2) % static_cast<int64_t>(pairs.size()))];
+            set_b(p, k, n, w.first);
+            set_b(p, k + 1, n, w.second);
+          }
+        INFO("a_zp " << p.a_zp);
+        check_avx2_kernel(p, true);
+      }
+  // An odd K: the last weight pairs with the zero padding, so -128 there still qualifies.
+  Problem p = make_problem(7, 19, 9, false, true, false, false, 12);
+  make_7bit(p, 12);
+  std::fill(p.A.begin(), p.A.end(), static_cast<uint8_t>(255));
+  for (int64_t n = 0; n < p.N; ++n) set_b(p, 8, n, -128);
+  check_avx2_kernel(p, true);
+}
+
+TEST_CASE("qgemm avx2 falls back to the exact kernel when one weight pair could saturate", "[qgemm]") {
+  if (!has_avx2()) return;
+  // Pairs just past the limit: positive parts 129, negative parts 129, and a lone 8-bit value
+  // next to a 7-bit one.
+  const std::vector<std::pair<int, int>> bad = {{65, 64}, {64, 65}, {-65, -64}, {-128, -1}, {127, 2}, {-100, -29}};
+  for (const auto& w : bad)
+    for (bool trans_b : {false, true}) {
+      Problem p = make_problem(14, 35, 130, false, true, trans_b, true, 13);
+      make_7bit(p, 13);
+      std::fill(p.A.begin(), p.A.end(), static_cast<uint8_t>(255));
+      set_b(p, 126, 34, w.first);  // one pair, in the last column and the last full k pair
+      set_b(p, 127, 34, w.second);
+      INFO("pair " << w.first << ", " << w.second);
+      check_avx2_kernel(p, false);
+    }
+  // The same pair values split over two different pairs qualify.
+  Problem p = make_problem(14, 35, 130, false, true, false, true, 13);
+  make_7bit(p, 13);
+  set_b(p, 125, 34, 65);
+  set_b(p, 126, 34, 64);
+  set_b(p, 124, 34, 0);
+  set_b(p, 127, 34, 0);
+  check_avx2_kernel(p, true);
+  // Full-range random weights (the other tests' B) take the fallback.
+  check_avx2_kernel(make_problem(9, 20, 64, false, true, false, false, 14), false);
 }
 
 TEST_CASE("qgemm agrees with dequantize-then-f32", "[qgemm]") {

@@ -20,9 +20,23 @@
 //
 // Kernel tiers (QGemmIsa), chosen by CPUID and the OS:
 //   scalar      plain loops (the reference every other tier is tested against).
-//   avx2        A - a_zp widened to int16, B sign-extended to int16 (vpmovsxbw), vpmaddwd: exact.
-//               vpmaddubsw is not used: u8 x s8 pairs such as 255 * 127 + 255 * 127 saturate its
-//               int16 sums, and "reduce range" weights would change results.
+//   avx2        two kernels, both exact, chosen per packed B at pack time (uses_maddubs()):
+//               - fast (vpmaddubsw + vpmaddwd(1) + vpaddd on uint8 A, int8 A shifted by 128 and its
+//                 zero point too): taken when no int16 pair sum of vpmaddubsw can saturate, i.e.
+//                 for every column and every k pair (2i, 2i + 1) of the stored int8 weights B8
+//                 (uint8 B stored as B - 128; zero points are not subtracted, they are folded into
+//                 the column terms), max(b0, 0) + max(b1, 0) <= 128 and max(-b0, 0) + max(-b1, 0)
+//                 <= 128 (then 255 * 128 = 32640 bounds every pair sum). In particular every int8
+//                 B in [-64, 63] qualifies.
+//               - exact fallback for any other B: A - a_zp widened to int16, B sign-extended to
+//                 int16 (vpmovsxbw), vpmaddwd (u8 x s8 pairs such as 255 * 127 + 255 * 127 would
+//                 saturate vpmaddubsw's int16 sums).
+//               Both give the same bits as every other tier.
+//               Quantizers ("reduce_range"): int8 weights quantized to 7 bits (symmetric [-64, 63],
+//               or any int8 range satisfying the pair rule above) take the fast kernel on AVX2-only
+//               CPUs (1.3-1.8x the fallback, docs/performance.md); full-range 8-bit weights stay
+//               exact but slower.
+//               On VNNI/AMX tiers the range makes no difference.
 //   avxvnni     vpdpbusd on ymm (AVX-VNNI), A as uint8 (int8 A is shifted by 128, the zero point too).
 //   avx512vnni  vpdpbusd on zmm (AVX512-VNNI).
 //   amx         AMX-INT8 tiles (tdpbusd); the process asks Linux for tile-data permission once
@@ -79,6 +93,9 @@ class QGemmPackedB {
   int64_t K() const noexcept { return K_; }
   int64_t N() const noexcept { return N_; }
   QGemmIsa isa() const noexcept { return isa_; }
+  // avx2 tier only: whether the weights met the vpmaddubsw range rule above at pack time, so that
+  // qgemm() runs the fast u8 x s8 kernel (false on every other tier and for the fallback).
+  bool uses_maddubs() const noexcept { return maddubs_; }
   bool empty() const noexcept { return N_ == 0; }
   // Bytes held (packed codes plus per-column sums and zero points).
   size_t bytes() const noexcept { return data_bytes_ + (col_sum_.size() + zero_point_.size()) * sizeof(int32_t); }
@@ -97,6 +114,7 @@ class QGemmPackedB {
   friend Result<QGemmPackedB> qgemm_pack_b(const QGemmB& b, QGemmIsa isa);
   int64_t K_ = 0, N_ = 0, Kp_ = 0;
   QGemmIsa isa_ = QGemmIsa::scalar;
+  bool maddubs_ = false;
   std::unique_ptr<int8_t, Free> data_;
   size_t data_bytes_ = 0;
   std::vector<int32_t> col_sum_, zero_point_;

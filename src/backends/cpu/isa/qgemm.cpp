@@ -215,12 +215,36 @@ Result<QGemmPackedB> qgemm_pack_b(const QGemmB& b, QGemmIsa isa) {
         return make_status(StatusCode::out_of_range, "qgemm", "B zero point ", i, " is ", b.zero_point[i],
                            ", outside [", lo, ", ", hi, "]");
   }
-  const TierInfo t = tier_info(isa);
+  TierInfo t = tier_info(isa);
+  const uint8_t flip = b.is_signed ? 0x00 : 0x80;  // uint8 -> int8 by subtracting 128
+  const uint8_t* src = static_cast<const uint8_t*>(b.data);
+  auto b8 = [&](int64_t k, int64_t n) {
+    return static_cast<int8_t>((b.trans_b ? src[n * b.ldb + k] : src[k * b.ldb + n]) ^ flip);
+  };
+  // avx2: the vpmaddubsw kernel when no k pair (2i, 2i + 1) can saturate its int16 sum for any
+  // uint8 A (positive parts and negative parts each at most 128 in magnitude; see qgemm.hpp).
+  bool maddubs = false;
+#if defined(OBOL_HAVE_X86_ISAS)
+  if (isa == QGemmIsa::avx2) {
+    maddubs = true;
+    for (int64_t n = 0; n < b.N && maddubs; ++n)
+      for (int64_t k = 0; k < b.K; k += 2) {
+        const int32_t v0 = b8(k, n), v1 = k + 1 < b.K ? b8(k + 1, n) : 0;
+        const int32_t pos = std::max(v0, 0) + std::max(v1, 0), neg = std::max(-v0, 0) + std::max(-v1, 0);
+        if (pos > 128 || neg > 128) {
+          maddubs = false;
+          break;
+        }
+      }
+    if (maddubs) t = TierInfo{Layout::quad16, 4, 6, 16, 1, &qgemm_block__avx2_maddubs};
+  }
+#endif
   QGemmPackedB r;
   r.K_ = b.K;
   r.N_ = b.N;
   r.Kp_ = round_up(b.K, t.k_align);
   r.isa_ = isa;
+  r.maddubs_ = maddubs;
   const int64_t N16 = round_up(std::max<int64_t>(b.N, 1), 16);
   const size_t bytes = static_cast<size_t>(t.layout == Layout::plain ? b.N * r.Kp_ : N16 * r.Kp_) + 64;
   int8_t* mem = static_cast<int8_t*>(Allocator::default_instance().allocate(bytes, 64));
@@ -231,16 +255,13 @@ Result<QGemmPackedB> qgemm_pack_b(const QGemmB& b, QGemmIsa isa) {
   r.col_sum_.assign(static_cast<size_t>(N16), 0);
   r.zero_point_.assign(static_cast<size_t>(N16), 0);
 
-  const uint8_t flip = b.is_signed ? 0x00 : 0x80;  // uint8 -> int8 by subtracting 128
-  const uint8_t* src = static_cast<const uint8_t*>(b.data);
   const int64_t Kp = r.Kp_;
   for (int64_t n = 0; n < b.N; ++n) {
     const int32_t zp = b.zero_point ? b.zero_point[b.zero_point_count == 1 ? 0 : n] : (b.is_signed ? 0 : 128);
     r.zero_point_[static_cast<size_t>(n)] = b.is_signed ? zp : zp - 128;
     int32_t sum = 0;
     for (int64_t k = 0; k < b.K; ++k) {
-      const uint8_t raw = b.trans_b ? src[n * b.ldb + k] : src[k * b.ldb + n];
-      const int8_t v = static_cast<int8_t>(raw ^ flip);
+      const int8_t v = b8(k, n);
       sum += v;
       int64_t off = 0;
       switch (t.layout) {
@@ -285,7 +306,10 @@ Status qgemm(const QGemmArgs& g, const QGemmPackedB& b) {
   if (!qgemm_isa_supported(b.isa()))
     return make_status(StatusCode::unavailable, "qgemm", "B was packed for tier ", qgemm_isa_name(b.isa()),
                        ", which this CPU cannot run");
-  const TierInfo t = tier_info(b.isa());
+  TierInfo t = tier_info(b.isa());
+#if defined(OBOL_HAVE_X86_ISAS)
+  if (b.uses_maddubs()) t = TierInfo{Layout::quad16, 4, 6, 16, 1, &qgemm_block__avx2_maddubs};
+#endif
 
   // Per-call column terms (see qgemm_impl.hpp), in this thread's slot 2.
   const int64_t N16 = round_up(N, 16);

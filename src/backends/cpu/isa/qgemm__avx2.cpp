@@ -8,6 +8,13 @@
 // Tile 6 x 16: 12 ymm accumulators + 2 B vectors + 1 broadcast + 1 product. A rows are broadcast as int16
 // pairs straight from the packed rows; the 16-column B panel (Kp * 16 bytes) stays in L1 while
 // every row panel of the block passes over it.
+//
+// The fast kernel (qgemm_block__avx2_maddubs, quad16 layout) runs when qgemm_pack_b found that no k
+// pair of B can saturate vpmaddubsw's int16 sum (for instance 7-bit weights in [-64, 63]): A is
+// packed as uint8 (pack_a_u8), and per k quad and row it costs one broadcast, 2 vpmaddubsw (u8 x s8
+// pairs to int16, exact under that rule), 2 vpmaddwd with ones (pairs of int16 to int32, exact) and
+// 2 vpaddd for 64 multiply-adds — against 2 broadcasts, 4 vpmaddwd and 4 vpaddd (plus the B
+// sign-extensions) in the fallback, with half the packed-A bytes.
 #include <immintrin.h>
 
 #include "qgemm_impl.hpp"
@@ -76,6 +83,71 @@ void tile_avx2_6(const Plan& p, const int16_t* a, int64_t astride, const int32_t
 }
 #undef OBOL_QG_ROW
 
+// --- vpmaddubsw kernel (quad16 B, uint8 A) ---
+
+template <int R>
+void tile_maddubs(const Plan& p, const uint8_t* a, int64_t astride, const int32_t* rowsum, const int8_t* b, int64_t m,
+                  int64_t n, int64_t cnt) {
+  __m256i acc[R][2];
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+  const __m256i ones = _mm256_set1_epi16(1);
+  const int64_t kq = p.Kp / 4;
+  for (int64_t j = 0; j < kq; ++j) {
+    const __m256i b0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(b + j * 64));
+    const __m256i b1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(b + j * 64 + 32));
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r) {
+      int32_t quad;
+      std::memcpy(&quad, a + r * astride + 4 * j, 4);
+      const __m256i av = _mm256_set1_epi32(quad);
+      acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(_mm256_maddubs_epi16(av, b0), ones));
+      acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(av, b1), ones));
+    }
+  }
+  for (int r = 0; r < R; ++r) epilogue16(p, m + r, n, cnt, acc[r][0], acc[r][1], rowsum[r]);
+}
+
+// The full 6 x 16 tile in assembly, for the same register reason as tile_avx2_6: 12 accumulators,
+// 2 B vectors, 1 broadcast and 1 product = 16 ymm; the vector of int16 ones is a memory operand.
+// AT&T order: vpmaddubsw B, A, dst multiplies the unsigned bytes of A by the signed bytes of B.
+#define OBOL_QB_ROW(addr, c0, c1)               \
+  "vpbroadcastd " addr ", %%ymm14\n\t"         \
+  "vpmaddubsw %%ymm12, %%ymm14, %%ymm15\n\t"   \
+  "vpmaddwd %[ones], %%ymm15, %%ymm15\n\t"     \
+  "vpaddd %%ymm15, %[" #c0 "], %[" #c0 "]\n\t" \
+  "vpmaddubsw %%ymm13, %%ymm14, %%ymm15\n\t"   \
+  "vpmaddwd %[ones], %%ymm15, %%ymm15\n\t"     \
+  "vpaddd %%ymm15, %[" #c1 "], %[" #c1 "]\n\t"
+
+void tile_maddubs_6(const Plan& p, const uint8_t* a, int64_t astride, const int32_t* rowsum, const int8_t* b,
+                    int64_t m, int64_t n, int64_t cnt) {
+  alignas(32) static const int16_t kOnes[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m256i c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  const __m256i ones = _mm256_load_si256(reinterpret_cast<const __m256i*>(kOnes));
+  const int64_t kq = p.Kp / 4;
+  for (int64_t j = 0; j < kq; ++j) {
+    __asm__("vmovdqa (%[b]), %%ymm12\n\t"
+            "vmovdqa 32(%[b]), %%ymm13\n\t"
+            OBOL_QB_ROW("(%[p0])", c00, c01) OBOL_QB_ROW("(%[p0],%[s],1)", c10, c11)
+            OBOL_QB_ROW("(%[p0],%[s],2)", c20, c21) OBOL_QB_ROW("(%[p3])", c30, c31)
+            OBOL_QB_ROW("(%[p3],%[s],1)", c40, c41) OBOL_QB_ROW("(%[p3],%[s],2)", c50, c51)
+            : [c00] "+x"(c00), [c01] "+x"(c01), [c10] "+x"(c10), [c11] "+x"(c11), [c20] "+x"(c20),
+              [c21] "+x"(c21), [c30] "+x"(c30), [c31] "+x"(c31), [c40] "+x"(c40), [c41] "+x"(c41),
+              [c50] "+x"(c50), [c51] "+x"(c51)
+            : [b] "r"(b + j * 64), [p0] "r"(a + 4 * j), [p3] "r"(a + 3 * astride + 4 * j), [s] "r"(astride),
+              [ones] "m"(ones)
+            : "xmm12", "xmm13", "xmm14", "xmm15", "memory");
+  }
+  epilogue16(p, m, n, cnt, c00, c01, rowsum[0]);
+  epilogue16(p, m + 1, n, cnt, c10, c11, rowsum[1]);
+  epilogue16(p, m + 2, n, cnt, c20, c21, rowsum[2]);
+  epilogue16(p, m + 3, n, cnt, c30, c31, rowsum[3]);
+  epilogue16(p, m + 4, n, cnt, c40, c41, rowsum[4]);
+  epilogue16(p, m + 5, n, cnt, c50, c51, rowsum[5]);
+}
+#undef OBOL_QB_ROW
+
 }  // namespace
 
 bool qgemm_block__avx2(const Plan& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
@@ -98,6 +170,32 @@ bool qgemm_block__avx2(const Plan& p, int64_t m0, int64_t m1, int64_t n0, int64_
       case 3: tile_avx2<3>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
       case 4: tile_avx2<4>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
       case 5: tile_avx2<5>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
+      default: break;
+    }
+  }
+  return true;
+}
+
+bool qgemm_block__avx2_maddubs(const Plan& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  constexpr int MR = 6;
+  const int64_t rows = m1 - m0;
+  const int64_t stride = round_up(std::max<int64_t>(p.Kp, 32), 32);
+  char* mem = static_cast<char*>(qgemm_scratch(0, static_cast<size_t>(rows * stride + rows * 4 + 64)));
+  if (!mem) return false;
+  uint8_t* a = reinterpret_cast<uint8_t*>(mem);
+  int32_t* rowsum = reinterpret_cast<int32_t*>(mem + round_up(rows * stride, 64));
+  pack_a_u8(p, m0, rows, rows, a, stride, rowsum);
+  for (int64_t n = n0; n < n1; n += 16) {
+    const int8_t* b = p.B + (n / 16) * p.Kp * 16;
+    const int64_t cnt = std::min<int64_t>(16, n1 - n);
+    int64_t r = 0;
+    for (; r + MR <= rows; r += MR) tile_maddubs_6(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt);
+    switch (rows - r) {
+      case 1: tile_maddubs<1>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
+      case 2: tile_maddubs<2>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
+      case 3: tile_maddubs<3>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
+      case 4: tile_maddubs<4>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
+      case 5: tile_maddubs<5>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
       default: break;
     }
   }

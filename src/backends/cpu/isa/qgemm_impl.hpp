@@ -5,7 +5,7 @@
 //   plain   (scalar)                column n at data + n * Kp, k contiguous.
 //   pair16  (avx2)                  16-column panels of Kp * 16 bytes; within a panel, k-pair j at
 //                                   j * 32: columns 0..7 then 8..15, each (k = 2j, 2j + 1).
-//   quad16  (avxvnni, avx512vnni, amx)  16-column panels of Kp * 16 bytes; k-quad j at j * 64:
+//   quad16  (avxvnni, avx512vnni, amx, and avx2 when QGemmPackedB::uses_maddubs())  16-column panels of Kp * 16 bytes; k-quad j at j * 64:
 //                                   columns 0..15, each (k = 4j .. 4j + 3) — one AMX B-tile row.
 //
 // The kernels accumulate raw dot products and the epilogue adds
@@ -49,6 +49,8 @@ using BlockFn = bool (*)(const Plan& p, int64_t m0, int64_t m1, int64_t n0, int6
 
 bool qgemm_block__scalar(const Plan& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1);
 bool qgemm_block__avx2(const Plan& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1);
+// avx2 with quad16 B whose k pairs cannot saturate vpmaddubsw (see qgemm.hpp).
+bool qgemm_block__avx2_maddubs(const Plan& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1);
 bool qgemm_block__avxvnni(const Plan& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1);
 bool qgemm_block__avx512vnni(const Plan& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1);
 bool qgemm_block__amx(const Plan& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1);
