@@ -204,6 +204,39 @@ void cache_get(benchmark::State& state) {
 }
 BENCHMARK(cache_get)->Name("cache/get_shards")->Arg(1)->Arg(16)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
 
+// A semantic-tier lookup that misses the exact tier: embed (here: the input itself, 384 floats) and
+// scan N normalised embeddings brute force.
+void cache_semantic(benchmark::State& state) {
+  const int64_t n = state.range(0), dim = 384;
+  econ::CacheOptions o;
+  o.max_bytes = size_t{1} << 30;
+  o.semantic.max_entries = static_cast<size_t>(n);
+  o.semantic.embed = [](const std::vector<TensorView>& in) -> Result<std::vector<float>> {
+    const float* p = in.at(0).data_as<const float>();
+    return std::vector<float>(p, p + in[0].numel());
+  };
+  econ::Cache cache(o);
+  Tensor x = random_input(1, 1, dim, 3);
+  float* xp = x.data_as<float>();
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd;
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < dim; ++j) xp[j] = nd(rng);
+    std::vector<Tensor> out;
+    out.push_back(random_input(1, 1, 1, 1));
+    const TensorView v = std::move(x.view().reshaped(Shape{1, dim})).value();
+    cache.put(econ::make_cache_key("m", "", {v}), std::move(out), {}, {v});
+  }
+  for (int64_t j = 0; j < dim; ++j) xp[j] = nd(rng);
+  const TensorView q = std::move(x.view().reshaped(Shape{1, dim})).value();
+  const econ::CacheKey key = econ::make_cache_key("m", "", {q});
+  for (auto _ : state) benchmark::DoNotOptimize(cache.lookup(key, {q}));
+  state.counters["entries"] = static_cast<double>(cache.stats().semantic_entries);
+  state.counters["scan_bytes_per_s"] = benchmark::Counter(static_cast<double>(n * dim * 4), benchmark::Counter::kIsIterationInvariantRate,
+                                              benchmark::Counter::kIs1000);
+}
+BENCHMARK(cache_semantic)->Name("cache/semantic_miss")->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond);
+
 // ---- serving at concurrency 32 ------------------------------------------------------------------
 
 constexpr int kClients = 32;
