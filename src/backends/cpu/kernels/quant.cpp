@@ -142,6 +142,21 @@ Result<std::unique_ptr<backend::Kernel>> make_quantize_linear(const graph::Graph
       using TY = decltype(tag);
       TY* py = y.data_as<TY>();
       const bool xf32 = x.dtype() == DType::f32, sf32 = s.dtype() == DType::f32;
+      if (xf32 && sf32 && l.kind == QuantParamLayout::Kind::tensor) {  // the QDQ activation case
+        const float scale = s.data_as<const float>()[0];
+        const float zp = zpv ? static_cast<float>(int_at(*zpv, 0)) : 0.0f;
+        const float vlo = static_cast<float>(lo) - zp - 1.0f, vhi = static_cast<float>(hi) - zp + 1.0f;
+        const float flo = static_cast<float>(lo), fhi = static_cast<float>(hi);
+        const float* px = x.data_as<const float>();
+        parallel_for_range(x.numel(), 16384, [&](int64_t i0, int64_t i1) {
+          for (int64_t i = i0; i < i1; ++i) {
+            const float v = std::max(std::min(px[i] / scale, vhi), vlo);
+            const float r = round_half_even_small(v) + zp;
+            py[i] = static_cast<TY>(r > flo ? (r < fhi ? r : fhi) : flo);  // NaN: lo
+          }
+        });
+        return Status::ok();
+      }
       for_each_param_row(l, [&](int64_t o, int64_t d, int64_t i0, int64_t i1, int64_t base) {
         for (int64_t i = i0; i < i1; ++i) {
           const int64_t p = l.index(o, d, i);
