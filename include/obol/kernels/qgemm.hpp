@@ -34,7 +34,7 @@
 //               Both give the same bits as every other tier.
 //               Quantizers ("reduce_range"): int8 weights quantized to 7 bits (symmetric [-64, 63],
 //               or any int8 range satisfying the pair rule above) take the fast kernel on AVX2-only
-//               CPUs (1.3-1.8x the fallback, docs/performance.md); full-range 8-bit weights stay
+//               CPUs (1.2-1.7x the fallback, docs/performance.md); full-range 8-bit weights stay
 //               exact but slower.
 //               On VNNI/AMX tiers the range makes no difference.
 //   avxvnni     vpdpbusd on ymm (AVX-VNNI), A as uint8 (int8 A is shifted by 128, the zero point too).
