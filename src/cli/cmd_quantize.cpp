@@ -32,7 +32,7 @@ void add_quantize_command(CLI::App& app, int& exit_code) {
     int block = 32, samples = 8, runs = 10;
     int64_t min_weight = 1024;
     double max_error = std::numeric_limits<double>::infinity();
-    bool force = false, no_progress = false;
+    bool force = false, no_progress = false, reduce_range = false;
     std::vector<std::string> dims;
   };
   auto a = std::make_shared<Args>();
@@ -45,6 +45,9 @@ void add_quantize_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--activations", a->activations, "int8 activations: dynamic (per run) or static (calibrated)")
       ->check(CLI::IsMember({"dynamic", "static"}))
       ->capture_default_str();
+  cmd->add_flag("--reduce-range", a->reduce_range,
+                "int8: weights in [-64, 63] (7 bits, scale max|w|/63): one bit less weight precision; enables the "
+                "exact fast int8 kernel on AVX2 CPUs without VNNI (no effect with VNNI/AMX). Off by default");
   cmd->add_option("--calibration", a->calibration, "Directory of .npy/.pb inputs (calibration and evaluation)");
   cmd->add_option("--samples", a->samples, "Generated inputs when no --calibration is given (fixed seed)")
       ->check(CLI::PositiveNumber)
@@ -62,6 +65,7 @@ void add_quantize_command(CLI::App& app, int& exit_code) {
     o.weights = a->weights == "int4" ? quant::WeightFormat::int4 : quant::WeightFormat::int8;
     o.activations = a->activations == "static" ? quant::ActivationMode::calibrated : quant::ActivationMode::dynamic;
     o.block_size = a->block;
+    o.reduce_range = a->reduce_range;
     o.calibration_dir = a->calibration;
     o.samples = a->samples;
     o.max_error = a->max_error;
@@ -86,7 +90,8 @@ void add_quantize_command(CLI::App& app, int& exit_code) {
       return;
     }
     std::printf("obol quantize %s -> %s (weights %s%s, activations %s)\n", a->in.c_str(), a->out.c_str(),
-                a->weights.c_str(), a->weights == "int4" ? str_cat(", block ", a->block).c_str() : "",
+                a->weights.c_str(),
+                a->weights == "int4" ? str_cat(", block ", a->block).c_str() : a->reduce_range ? ", reduce_range" : "",
                 a->weights == "int4" ? "fp32" : a->activations.c_str());
     std::fputs(q->report.to_string().c_str(), stdout);
     const Status st = quant::write_quantized(*q, a->out, a->force);

@@ -202,21 +202,23 @@ std::vector<Target> find_targets(const Graph& g, const QuantizeOptions& o, Quant
   return targets;
 }
 
-// Per-output-channel symmetric int8: scale = max|w| / 127, codes in [-127, 127]. `channel_of(i)`
-// gives element i's channel; channels count `C`.
+// Per-output-channel symmetric int8: scale = max|w| / qmax, codes in [-qmax, qmax] (qmax = 127), or
+// in [-64, 63] with `reduce_range` (qmax = 63; -64 is never produced since |w| / scale <= 63).
+// `channel_of(i)` gives element i's channel; channels count `C`.
 template <class F>
-void quantize_symmetric(const std::vector<float>& w, int64_t C, F&& channel_of, std::vector<int8_t>& q,
-                        std::vector<float>& scale) {
+void quantize_symmetric(const std::vector<float>& w, int64_t C, F&& channel_of, bool reduce_range,
+                        std::vector<int8_t>& q, std::vector<float>& scale) {
+  const float qmax = reduce_range ? 63.0f : 127.0f;
   scale.assign(static_cast<size_t>(C), 0.0f);
   for (size_t i = 0; i < w.size(); ++i) {
     float& s = scale[static_cast<size_t>(channel_of(i))];
     s = std::max(s, std::fabs(w[i]));
   }
-  for (float& s : scale) s = s > 0 ? s / 127.0f : 1.0f;
+  for (float& s : scale) s = s > 0 ? s / qmax : 1.0f;
   q.resize(w.size());
   for (size_t i = 0; i < w.size(); ++i) {
     const float v = std::nearbyint(w[i] / scale[static_cast<size_t>(channel_of(i))]);
-    q[i] = static_cast<int8_t>(std::max(-127.0f, std::min(127.0f, v)));
+    q[i] = static_cast<int8_t>(std::max(-qmax, std::min(qmax, v)));
   }
 }
 
@@ -317,7 +319,7 @@ Result<std::shared_ptr<Graph>> quantize_graph(const Graph& fp32, const QuantizeO
       std::vector<int8_t> q;
       std::vector<float> sc;
       const int64_t N = t.N;
-      quantize_symmetric(t.w, N, [N](size_t i) { return static_cast<int64_t>(i) % N; }, q, sc);
+      quantize_symmetric(t.w, N, [N](size_t i) { return static_cast<int64_t>(i) % N; }, o.reduce_range, q, sc);
       OBOL_ASSIGN_OR_RETURN(ValueId vq, add_constant_from(*g, base + "_W8", Shape{t.K, t.N}, q));
       OBOL_ASSIGN_OR_RETURN(ValueId vs, add_constant_from(*g, base + "_W8_scale", Shape{t.N}, sc));
       std::vector<ValueId> in{t.x, vq, vs};
@@ -358,12 +360,12 @@ Result<std::shared_ptr<Graph>> quantize_graph(const Graph& fp32, const QuantizeO
     int64_t axis = 1;
     if (t.conv) {
       const int64_t M = t.w_shape[0], per = static_cast<int64_t>(t.w.size()) / std::max<int64_t>(1, M);
-      quantize_symmetric(t.w, M, [per](size_t i) { return static_cast<int64_t>(i) / per; }, q, sc);
+      quantize_symmetric(t.w, M, [per](size_t i) { return static_cast<int64_t>(i) / per; }, o.reduce_range, q, sc);
       wq_shape = t.w_shape;
       axis = 0;
     } else {
       const int64_t N = t.N;
-      quantize_symmetric(t.w, N, [N](size_t i) { return static_cast<int64_t>(i) % N; }, q, sc);
+      quantize_symmetric(t.w, N, [N](size_t i) { return static_cast<int64_t>(i) % N; }, o.reduce_range, q, sc);
       wq_shape = Shape{t.K, t.N};
     }
     OBOL_ASSIGN_OR_RETURN(ValueId vq, add_constant_from(*g, base + "_W8", wq_shape, q));
@@ -393,6 +395,9 @@ Result<std::shared_ptr<Graph>> quantize_graph(const Graph& fp32, const QuantizeO
   if (static_int8 && max_opset > 0 && max_opset < 13)
     r.notes.push_back(str_cat("the model imports ai.onnx opset ", max_opset,
                               "; per-channel DequantizeLinear raised it to 13 (check ops whose meaning changed)"));
+  if (o.reduce_range && o.weights == WeightFormat::int8 && r.quantized_nodes > 0)
+    r.notes.push_back("reduce_range: int8 weights in [-64, 63] (7 bits; the exact vpmaddubsw kernel on AVX2)");
+  if (o.reduce_range && o.weights == WeightFormat::int4) r.notes.push_back("reduce_range applies to int8 only: ignored");
   g->compact();
   OBOL_RETURN_IF_ERROR(g->validate());
   return g;
