@@ -25,7 +25,7 @@ TEST_CASE("parallel_for calls every index exactly once", "[core][parallel]") {
   obol::set_max_threads(0);
 }
 
-TEST_CASE("parallel_for_range covers [0, n) with disjoint chunks", "[core][parallel]") {
+TEST_CASE("parallel_for_range covers 0 to n with disjoint chunks", "[core][parallel]") {
   obol::set_max_threads(2);
   for (int64_t n : {1, 5, 64, 1001}) {
     std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
