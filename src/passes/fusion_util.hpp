@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -143,7 +144,11 @@ inline std::optional<double> scalar_constant(const Graph& g, ValueId v) {
   if (v < 0) return std::nullopt;
   const ConstantData* c = g.value(v).constant.get();
   if (!c || c->view.numel() != 1) return std::nullopt;
-  if (c->view.dtype() == DType::f32) return static_cast<double>(c->view.data_as<const float>()[0]);
+  if (c->view.dtype() == DType::f32) {
+    float x = 0.0f;
+    std::memcpy(&x, c->view.data(), sizeof(float));
+    return static_cast<double>(x);
+  }
   if (c->view.dtype() == DType::f64) return c->view.data_as<const double>()[0];
   return std::nullopt;
 }
@@ -160,10 +165,16 @@ inline std::optional<std::vector<int64_t>> int_constant(const Graph& g, ValueId 
   const ConstantData* c = g.value(v).constant.get();
   if (!c) return std::nullopt;
   std::vector<int64_t> r(static_cast<size_t>(c->view.numel()));
+  // Constants may sit at any byte offset of the model file: read them with memcpy.
+  const auto* bytes = static_cast<const unsigned char*>(c->view.data());
   if (c->view.dtype() == DType::i64) {
-    for (size_t i = 0; i < r.size(); ++i) r[i] = c->view.data_as<const int64_t>()[i];
+    for (size_t i = 0; i < r.size(); ++i) std::memcpy(&r[i], bytes + i * sizeof(int64_t), sizeof(int64_t));
   } else if (c->view.dtype() == DType::i32) {
-    for (size_t i = 0; i < r.size(); ++i) r[i] = c->view.data_as<const int32_t>()[i];
+    for (size_t i = 0; i < r.size(); ++i) {
+      int32_t x = 0;
+      std::memcpy(&x, bytes + i * sizeof(int32_t), sizeof(int32_t));
+      r[i] = x;
+    }
   } else {
     return std::nullopt;
   }

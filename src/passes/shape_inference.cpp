@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,10 +50,16 @@ std::optional<std::vector<int64_t>> const_ints(const Graph& g, const Node& n, si
   const ConstantData* c = g.value(n.inputs[i]).constant.get();
   if (!c) return std::nullopt;
   std::vector<int64_t> r(static_cast<size_t>(c->view.numel()));
+  // Constants may sit at any byte offset of the model file: read them with memcpy.
+  const auto* bytes = static_cast<const unsigned char*>(c->view.data());
   if (c->view.dtype() == DType::i64) {
-    for (size_t k = 0; k < r.size(); ++k) r[k] = c->view.data_as<const int64_t>()[k];
+    for (size_t k = 0; k < r.size(); ++k) std::memcpy(&r[k], bytes + k * sizeof(int64_t), sizeof(int64_t));
   } else if (c->view.dtype() == DType::i32) {
-    for (size_t k = 0; k < r.size(); ++k) r[k] = c->view.data_as<const int32_t>()[k];
+    for (size_t k = 0; k < r.size(); ++k) {
+      int32_t v = 0;
+      std::memcpy(&v, bytes + k * sizeof(int32_t), sizeof(int32_t));
+      r[k] = v;
+    }
   } else {
     return std::nullopt;
   }
