@@ -3,7 +3,9 @@
 
 #include <Eigen/Core>
 
-namespace obol::bench {
+namespace obol {
+inline namespace v1 {
+namespace bench {
 
 using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
@@ -24,4 +26,6 @@ void eigen_sgemm_run(EigenSgemm* g) { g->c.noalias() = g->a * g->b; }
 
 void eigen_sgemm_destroy(EigenSgemm* g) { delete g; }
 
-}  // namespace obol::bench
+}  // namespace bench
+}  // inline namespace v1
+}  // namespace obol

@@ -4,7 +4,9 @@
 
 #include <cstdint>
 
-namespace obol::bench {
+namespace obol {
+inline namespace v1 {
+namespace bench {
 
 struct EigenSgemm;
 // Row-major A (M x K), B (K x N), C (M x N) owned by the returned object, filled with values in [-1, 1].
@@ -13,4 +15,6 @@ EigenSgemm* eigen_sgemm_create(int64_t M, int64_t N, int64_t K, int threads);
 void eigen_sgemm_run(EigenSgemm* g);
 void eigen_sgemm_destroy(EigenSgemm* g);
 
-}  // namespace obol::bench
+}  // namespace bench
+}  // inline namespace v1
+}  // namespace obol

@@ -25,6 +25,7 @@
 #include "obol/graph/passes.hpp"
 
 namespace obol {
+inline namespace v1 {
 
 using graph::OptLevel;  // none, basic, extended, all (obol/graph/passes.hpp)
 
@@ -108,4 +109,5 @@ class Session {
   std::shared_ptr<econ::Profiler> profiler_;
 };
 
+}  // inline namespace v1
 }  // namespace obol

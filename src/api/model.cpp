@@ -6,6 +6,7 @@
 #include "obol/obol.hpp"
 
 namespace obol {
+inline namespace v1 {
 
 namespace {
 
@@ -123,4 +124,5 @@ std::string Session::placement_report() const {
   return r;
 }
 
+}  // inline namespace v1
 }  // namespace obol

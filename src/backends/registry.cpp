@@ -3,7 +3,9 @@
 
 #include "obol/backend/backend.hpp"
 
-namespace obol::backend {
+namespace obol {
+inline namespace v1 {
+namespace backend {
 
 std::unique_ptr<Backend> make_cpu_backend();
 
@@ -36,4 +38,6 @@ Result<std::unique_ptr<Backend>> make_backend(std::string_view name) {
                      known, ")");
 }
 
-}  // namespace obol::backend
+}  // namespace backend
+}  // inline namespace v1
+}  // namespace obol

@@ -19,7 +19,9 @@
 #include "obol/obol.h"
 #include "obol/obol.hpp"
 
-namespace obol::capi {
+namespace obol {
+inline namespace v1 {
+namespace capi {
 
 // --- status ---------------------------------------------------------------------------------------
 
@@ -147,7 +149,9 @@ struct SessionOptionsState {
   bool metrics = false;
 };
 
-}  // namespace obol::capi
+}  // namespace capi
+}  // inline namespace v1
+}  // namespace obol
 
 // The opaque C types.
 struct obol_env {
@@ -163,11 +167,17 @@ struct obol_session_options {
   obol::capi::SessionOptionsState state;
 };
 
-namespace obol::econ {
+namespace obol {
+inline namespace v1 {
+namespace econ {
 class Profiler;
-}
+}  // namespace econ
+}  // inline namespace v1
+}  // namespace obol
 
-namespace obol::capi {
+namespace obol {
+inline namespace v1 {
+namespace capi {
 
 // What a session records about its runs (sessions.cpp fills it; metrics export reads it).
 struct SessionCounters {
@@ -176,7 +186,9 @@ struct SessionCounters {
   std::atomic<uint64_t> runs_failed{0};
 };
 
-}  // namespace obol::capi
+}  // namespace capi
+}  // inline namespace v1
+}  // namespace obol
 
 struct obol_session {
   // Order matters for destruction: the executor (and the compiled graph it holds) goes first,

@@ -3,7 +3,9 @@
 
 #include "c_api/c_api_internal.hpp"
 
-namespace obol::capi {
+namespace obol {
+inline namespace v1 {
+namespace capi {
 namespace {
 
 // The core keeps one log, one thread pool and one width per process. An env that sets one of them
@@ -140,7 +142,9 @@ constexpr size_t kAllocatorV1 = sizeof(obol_allocator);
 constexpr size_t kThreadPoolV1 = sizeof(obol_thread_pool);
 
 }  // namespace
-}  // namespace obol::capi
+}  // namespace capi
+}  // inline namespace v1
+}  // namespace obol
 
 using namespace obol::capi;
 

@@ -5,7 +5,9 @@
 #include "obol/formats/onnx.hpp"
 #include "obol/formats/onnx_graph.hpp"
 
-namespace obol::capi {
+namespace obol {
+inline namespace v1 {
+namespace capi {
 
 Result<std::shared_ptr<const Model>> ModelState::model_at(int level) {
   std::lock_guard<std::mutex> lock(mutex);
@@ -93,7 +95,9 @@ obol_status* io_index(const char* function, const obol_model* model, const std::
 }
 
 }  // namespace
-}  // namespace obol::capi
+}  // namespace capi
+}  // inline namespace v1
+}  // namespace obol
 
 using namespace obol::capi;
 

@@ -8,7 +8,9 @@
 #include "c_api/c_api_internal.hpp"
 #include "obol/econ/profiler.hpp"
 
-namespace obol::capi {
+namespace obol {
+inline namespace v1 {
+namespace capi {
 namespace {
 
 std::string trim(std::string s) {
@@ -140,7 +142,9 @@ std::string json_string(const std::string& s) {
 }
 
 }  // namespace
-}  // namespace obol::capi
+}  // namespace capi
+}  // inline namespace v1
+}  // namespace obol
 
 using namespace obol::capi;
 

@@ -12,7 +12,9 @@ struct obol_status {
   bool heap;
 };
 
-namespace obol::capi {
+namespace obol {
+inline namespace v1 {
+namespace capi {
 namespace {
 
 obol_status g_out_of_memory = {OBOL_ERROR_OUT_OF_MEMORY, "[c_api] out of memory", false};
@@ -66,7 +68,9 @@ obol_status* check_struct_size(const char* function, const char* type, size_t gi
   return make_error(OBOL_ERROR_INVALID_ARGUMENT, buf);
 }
 
-}  // namespace obol::capi
+}  // namespace capi
+}  // inline namespace v1
+}  // namespace obol
 
 extern "C" {
 

@@ -3,7 +3,9 @@
 
 #include "c_api/c_api_internal.hpp"
 
-namespace obol::capi {
+namespace obol {
+inline namespace v1 {
+namespace capi {
 namespace {
 
 Result<Shape> checked_shape(const char* function, obol_dtype dtype, const int64_t* dims, size_t rank) {
@@ -37,7 +39,9 @@ std::unique_ptr<obol_tensor> box_owned(Tensor tensor, std::shared_ptr<EnvState> 
   return t;
 }
 
-}  // namespace obol::capi
+}  // namespace capi
+}  // inline namespace v1
+}  // namespace obol
 
 using namespace obol::capi;
 

@@ -12,7 +12,9 @@
 #include "obol/econ/metrics.hpp"
 #include "obol/econ/profiler.hpp"
 
-namespace obol::cli {
+namespace obol {
+inline namespace v1 {
+namespace cli {
 
 struct BenchConfig {
   std::string model_path;
@@ -83,4 +85,6 @@ std::string bench_html(const BenchReport& report);
 // "max_batch=8,max_delay_us=500" into the config; an error names the bad field.
 Status parse_batcher_spec(const std::string& spec, BenchConfig& config);
 
-}  // namespace obol::cli
+}  // namespace cli
+}  // inline namespace v1
+}  // namespace obol

@@ -16,7 +16,9 @@
 #include "obol/econ/cache.hpp"
 #endif
 
-namespace obol::cli {
+namespace obol {
+inline namespace v1 {
+namespace cli {
 
 namespace {
 
@@ -176,4 +178,6 @@ Result<std::unique_ptr<RequestRunner>> make_runner(const BenchConfig& cfg, Prepa
   return runner;
 }
 
-}  // namespace obol::cli
+}  // namespace cli
+}  // inline namespace v1
+}  // namespace obol

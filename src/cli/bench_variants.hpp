@@ -10,7 +10,9 @@
 #include "cli/bench.hpp"
 #include "obol/obol.hpp"
 
-namespace obol::cli {
+namespace obol {
+inline namespace v1 {
+namespace cli {
 
 struct PreparedVariant {
   std::shared_ptr<const Model> model;
@@ -42,4 +44,6 @@ Result<std::unique_ptr<RequestRunner>> make_runner(const BenchConfig& config, Pr
 std::vector<TensorView> request_inputs(const BenchConfig& config, const std::vector<std::vector<Tensor>>& pool,
                                        uint64_t idx, std::vector<Tensor>& scratch);
 
-}  // namespace obol::cli
+}  // namespace cli
+}  // inline namespace v1
+}  // namespace obol

@@ -32,7 +32,9 @@
 #include "obol/kernels/cpu.hpp"
 #include "obol/obol.hpp"
 
-namespace obol::cli {
+namespace obol {
+inline namespace v1 {
+namespace cli {
 
 namespace {
 
@@ -669,4 +671,6 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   });
 }
 
-}  // namespace obol::cli
+}  // namespace cli
+}  // inline namespace v1
+}  // namespace obol

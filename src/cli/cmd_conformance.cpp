@@ -10,7 +10,9 @@
 #include "cli/commands.hpp"
 #include "cli/conformance.hpp"
 
-namespace obol::cli {
+namespace obol {
+inline namespace v1 {
+namespace cli {
 
 void add_conformance_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("conformance", "Run ONNX backend test cases and compare with their reference outputs");
@@ -133,4 +135,6 @@ void add_conformance_command(CLI::App& app, int& exit_code) {
   });
 }
 
-}  // namespace obol::cli
+}  // namespace cli
+}  // inline namespace v1
+}  // namespace obol

@@ -5,7 +5,9 @@
 #include "cli/commands.hpp"
 #include "obol/kernels/cpu.hpp"
 
-namespace obol::cli {
+namespace obol {
+inline namespace v1 {
+namespace cli {
 
 void add_cpu_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("cpu", "Print the CPU features found and the kernel tier chosen");
@@ -46,4 +48,6 @@ void add_cpu_command(CLI::App& app, int& exit_code) {
   });
 }
 
-}  // namespace obol::cli
+}  // namespace cli
+}  // inline namespace v1
+}  // namespace obol

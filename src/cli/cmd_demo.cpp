@@ -27,7 +27,9 @@
 #include "obol/quant/quantizer.hpp"
 #endif
 
-namespace obol::cli {
+namespace obol {
+inline namespace v1 {
+namespace cli {
 
 namespace {
 
@@ -320,4 +322,6 @@ void add_demo_command(CLI::App& app, int& exit_code) {
   cmd->callback([a, &exit_code] { exit_code = run_demo(*a); });
 }
 
-}  // namespace obol::cli
+}  // namespace cli
+}  // inline namespace v1
+}  // namespace obol

@@ -10,7 +10,9 @@
 #include "cli/commands.hpp"
 #include "obol/formats/onnx.hpp"
 
-namespace obol::cli {
+namespace obol {
+inline namespace v1 {
+namespace cli {
 
 namespace {
 
@@ -201,4 +203,6 @@ void add_inspect_command(CLI::App& app, int& exit_code) {
   cmd->callback([path, json, &exit_code] { exit_code = inspect(*path, *json); });
 }
 
-}  // namespace obol::cli
+}  // namespace cli
+}  // inline namespace v1
+}  // namespace obol

@@ -8,7 +8,9 @@
 #include "cli/commands.hpp"
 #include "obol/quant/quantizer.hpp"
 
-namespace obol::cli {
+namespace obol {
+inline namespace v1 {
+namespace cli {
 
 namespace {
 
@@ -105,4 +107,6 @@ void add_quantize_command(CLI::App& app, int& exit_code) {
   });
 }
 
-}  // namespace obol::cli
+}  // namespace cli
+}  // inline namespace v1
+}  // namespace obol

@@ -12,7 +12,9 @@
 #include "obol/io/tensor_file.hpp"
 #include "obol/obol.hpp"
 
-namespace obol::cli {
+namespace obol {
+inline namespace v1 {
+namespace cli {
 
 namespace {
 
@@ -154,4 +156,6 @@ void add_run_command(CLI::App& app, int& exit_code) {
   cmd->callback([a, &exit_code] { exit_code = run_model(a->model, a->inputs, a->out_dir, a->format, a->repeat, a->expect); });
 }
 
-}  // namespace obol::cli
+}  // namespace cli
+}  // inline namespace v1
+}  // namespace obol

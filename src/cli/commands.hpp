@@ -3,7 +3,9 @@
 
 #include <CLI/CLI.hpp>
 
-namespace obol::cli {
+namespace obol {
+inline namespace v1 {
+namespace cli {
 
 // Each adds its subcommand to `app`; the callback sets `exit_code`.
 void add_bench_command(CLI::App& app, int& exit_code);
@@ -14,4 +16,6 @@ void add_conformance_command(CLI::App& app, int& exit_code);
 void add_run_command(CLI::App& app, int& exit_code);
 void add_quantize_command(CLI::App& app, int& exit_code);
 
-}  // namespace obol::cli
+}  // namespace cli
+}  // inline namespace v1
+}  // namespace obol

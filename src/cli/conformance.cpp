@@ -12,7 +12,9 @@
 
 namespace fs = std::filesystem;
 
-namespace obol::cli {
+namespace obol {
+inline namespace v1 {
+namespace cli {
 
 namespace {
 
@@ -205,4 +207,6 @@ CaseResult run_conformance_case(const std::string& category, const std::string& 
   return finish("pass", "");
 }
 
-}  // namespace obol::cli
+}  // namespace cli
+}  // inline namespace v1
+}  // namespace obol

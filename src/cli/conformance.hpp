@@ -7,7 +7,9 @@
 #include "obol/core/status.hpp"
 #include "obol/core/tensor.hpp"
 
-namespace obol::cli {
+namespace obol {
+inline namespace v1 {
+namespace cli {
 
 struct CaseResult {
   std::string category;  // node, pytorch-converted, pytorch-operator, simple
@@ -29,4 +31,6 @@ std::string compare_tensors(const TensorView& got, const TensorView& want, const
 // test tolerances (rtol 1e-3, atol 1e-7; integers and bools exactly).
 CaseResult run_conformance_case(const std::string& category, const std::string& dir);
 
-}  // namespace obol::cli
+}  // namespace cli
+}  // inline namespace v1
+}  // namespace obol

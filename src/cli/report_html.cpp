@@ -7,7 +7,9 @@
 
 #include "cli/bench.hpp"
 
-namespace obol::cli {
+namespace obol {
+inline namespace v1 {
+namespace cli {
 
 namespace {
 
@@ -218,4 +220,6 @@ std::string bench_html(const BenchReport& r) {
   return s;
 }
 
-}  // namespace obol::cli
+}  // namespace cli
+}  // inline namespace v1
+}  // namespace obol

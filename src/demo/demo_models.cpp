@@ -5,7 +5,9 @@
 #include <string>
 #include <vector>
 
-namespace obol::demo {
+namespace obol {
+inline namespace v1 {
+namespace demo {
 
 namespace {
 
@@ -188,4 +190,6 @@ std::shared_ptr<graph::Graph> build_cnn_classifier(const CnnSpec& s) {
   return g;
 }
 
-}  // namespace obol::demo
+}  // namespace demo
+}  // inline namespace v1
+}  // namespace obol

@@ -9,7 +9,9 @@
 
 #include "obol/graph/graph.hpp"
 
-namespace obol::demo {
+namespace obol {
+inline namespace v1 {
+namespace demo {
 
 // A BERT-style encoder classifier: input "embeddings" f32[batch, seq, hidden] (the embedding
 // lookup is left out), `layers` post-norm encoder layers (multi-head self-attention, GELU FFN,
@@ -37,4 +39,6 @@ struct CnnSpec {
 };
 std::shared_ptr<graph::Graph> build_cnn_classifier(const CnnSpec& spec = {});
 
-}  // namespace obol::demo
+}  // namespace demo
+}  // inline namespace v1
+}  // namespace obol

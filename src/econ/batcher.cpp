@@ -11,7 +11,9 @@
 #include <mutex>
 #include <thread>
 
-namespace obol::econ {
+namespace obol {
+inline namespace v1 {
+namespace econ {
 
 namespace {
 
@@ -561,4 +563,6 @@ size_t Batcher::queue_size() const {
   return impl_->queued;
 }
 
-}  // namespace obol::econ
+}  // namespace econ
+}  // inline namespace v1
+}  // namespace obol

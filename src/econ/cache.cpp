@@ -18,7 +18,9 @@
 #include "econ/session_pool.hpp"
 #include "obol/kernels/cpu.hpp"
 
-namespace obol::econ {
+namespace obol {
+inline namespace v1 {
+namespace econ {
 
 namespace detail {
 #if defined(OBOL_HAVE_X86_ISAS)
@@ -637,4 +639,6 @@ Status CachedSession::run(const std::vector<TensorView>& inputs, std::vector<Ten
   return Status::ok();
 }
 
-}  // namespace obol::econ
+}  // namespace econ
+}  // inline namespace v1
+}  // namespace obol

@@ -10,7 +10,9 @@
 #include <unistd.h>
 #endif
 
-namespace obol::econ {
+namespace obol {
+inline namespace v1 {
+namespace econ {
 
 namespace {
 
@@ -326,4 +328,6 @@ void record_process_memory(MetricsRegistry& registry) {
       .set(static_cast<double>(process_rss_bytes()));
 }
 
-}  // namespace obol::econ
+}  // namespace econ
+}  // inline namespace v1
+}  // namespace obol

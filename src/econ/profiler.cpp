@@ -9,7 +9,9 @@
 #include "obol/core/platform.hpp"
 #include "obol/graph/op_kind.hpp"
 
-namespace obol::econ {
+namespace obol {
+inline namespace v1 {
+namespace econ {
 
 uint32_t trace_thread_id() noexcept {
   static std::atomic<uint32_t> next{1};
@@ -224,4 +226,6 @@ void Profiler::reset() {
   session_latency_->reset();
 }
 
-}  // namespace obol::econ
+}  // namespace econ
+}  // inline namespace v1
+}  // namespace obol

@@ -7,7 +7,9 @@
 
 #include "obol/econ/profiler.hpp"
 
-namespace obol::econ {
+namespace obol {
+inline namespace v1 {
+namespace econ {
 
 struct Profiler::GraphRecord {
   const graph::CompiledGraph* compiled = nullptr;
@@ -20,4 +22,6 @@ struct Profiler::GraphRecord {
 // Small per-thread ids for trace events (1, 2, ... in order of first use).
 uint32_t trace_thread_id() noexcept;
 
-}  // namespace obol::econ
+}  // namespace econ
+}  // inline namespace v1
+}  // namespace obol

@@ -6,7 +6,9 @@
 
 #include "obol/econ/metrics.hpp"
 
-namespace obol::econ {
+namespace obol {
+inline namespace v1 {
+namespace econ {
 
 namespace {
 
@@ -89,4 +91,6 @@ std::string to_prometheus(const MetricsRegistry& registry) {
   return out;
 }
 
-}  // namespace obol::econ
+}  // namespace econ
+}  // inline namespace v1
+}  // namespace obol

@@ -8,7 +8,9 @@
 
 #include "econ/session_pool.hpp"
 
-namespace obol::econ {
+namespace obol {
+inline namespace v1 {
+namespace econ {
 
 const char* route_signal_name(RouteSignal s) noexcept {
   switch (s) {
@@ -295,4 +297,6 @@ RouteStats Cascade::stats() const {
   return make_stats(queries_.load(), escalated_.load(), threshold_.load(), options_, *small_, *large_);
 }
 
-}  // namespace obol::econ
+}  // namespace econ
+}  // inline namespace v1
+}  // namespace obol

@@ -10,7 +10,9 @@
 
 #include "obol/obol.hpp"
 
-namespace obol::econ::detail {
+namespace obol {
+inline namespace v1 {
+namespace econ::detail {
 
 class SessionPool {
  public:
@@ -67,4 +69,6 @@ class SessionPool {
   std::atomic<uint64_t> runs_{0}, ns_{0};
 };
 
-}  // namespace obol::econ::detail
+}  // namespace econ::detail
+}  // inline namespace v1
+}  // namespace obol

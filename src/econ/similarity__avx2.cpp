@@ -4,7 +4,9 @@
 
 #include <cstddef>
 
-namespace obol::econ::detail {
+namespace obol {
+inline namespace v1 {
+namespace econ::detail {
 
 void dot_rows__avx2(const float* matrix, size_t rows, size_t dim, const float* query, float* out) {
   for (size_t r = 0; r < rows; ++r) {
@@ -28,4 +30,6 @@ void dot_rows__avx2(const float* matrix, size_t rows, size_t dim, const float* q
   }
 }
 
-}  // namespace obol::econ::detail
+}  // namespace econ::detail
+}  // inline namespace v1
+}  // namespace obol

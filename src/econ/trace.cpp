@@ -5,7 +5,9 @@
 
 #include "econ/profiler_records.hpp"
 
-namespace obol::econ {
+namespace obol {
+inline namespace v1 {
+namespace econ {
 
 namespace {
 
@@ -91,4 +93,6 @@ Status Profiler::write_chrome_trace(const std::string& path) const {
   return Status::ok();
 }
 
-}  // namespace obol::econ
+}  // namespace econ
+}  // inline namespace v1
+}  // namespace obol

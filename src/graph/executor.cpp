@@ -7,7 +7,9 @@
 #include "obol/core/platform.hpp"
 #include "obol/graph/memory_plan.hpp"
 
-namespace obol::graph {
+namespace obol {
+inline namespace v1 {
+namespace graph {
 
 // --- CompiledGraph ------------------------------------------------------------------------------
 
@@ -364,4 +366,6 @@ void Executor::replan() {
   plan_stale_ = false;
 }
 
-}  // namespace obol::graph
+}  // namespace graph
+}  // inline namespace v1
+}  // namespace obol

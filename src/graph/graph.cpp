@@ -4,7 +4,9 @@
 #include <unordered_map>
 #include <unordered_set>
 
-namespace obol::graph {
+namespace obol {
+inline namespace v1 {
+namespace graph {
 
 // --- ValueType ----------------------------------------------------------------------------------
 
@@ -325,4 +327,6 @@ void Graph::compact() {
   values_ = std::move(kept_values);
 }
 
-}  // namespace obol::graph
+}  // namespace graph
+}  // inline namespace v1
+}  // namespace obol

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <numeric>
 
-namespace obol::graph {
+namespace obol {
+inline namespace v1 {
+namespace graph {
 
 MemoryPlan plan_memory(const std::vector<BufferRequest>& requests, size_t alignment) {
   MemoryPlan plan;
@@ -61,4 +63,6 @@ MemoryPlan plan_memory(const std::vector<BufferRequest>& requests, size_t alignm
   return plan;
 }
 
-}  // namespace obol::graph
+}  // namespace graph
+}  // inline namespace v1
+}  // namespace obol

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <array>
 
-namespace obol::graph {
+namespace obol {
+inline namespace v1 {
+namespace graph {
 
 namespace {
 
@@ -40,4 +42,6 @@ std::optional<OpKind> op_from_onnx(std::string_view domain, std::string_view op_
   return static_cast<OpKind>(*it);
 }
 
-}  // namespace obol::graph
+}  // namespace graph
+}  // inline namespace v1
+}  // namespace obol

@@ -9,7 +9,9 @@
 #include <cstdio>
 #include <cstring>
 
-namespace obol::io {
+namespace obol {
+inline namespace v1 {
+namespace io {
 
 MappedFile::~MappedFile() {
   if (data_) munmap(const_cast<uint8_t*>(data_), size_);
@@ -83,4 +85,6 @@ Status write_file(const std::string& path, std::string_view bytes) {
   return Status::ok();
 }
 
-}  // namespace obol::io
+}  // namespace io
+}  // inline namespace v1
+}  // namespace obol

@@ -5,7 +5,9 @@
 
 #include "obol/io/mapped_file.hpp"
 
-namespace obol::io {
+namespace obol {
+inline namespace v1 {
+namespace io {
 
 namespace {
 
@@ -229,4 +231,6 @@ Status write_npy(const std::string& path, const TensorView& t) {
   return write_file(path, bytes);
 }
 
-}  // namespace obol::io
+}  // namespace io
+}  // inline namespace v1
+}  // namespace obol

@@ -5,7 +5,9 @@
 #include "obol/io/mapped_file.hpp"
 #include "obol/io/npy.hpp"
 
-namespace obol::io {
+namespace obol {
+inline namespace v1 {
+namespace io {
 
 namespace {
 
@@ -67,4 +69,6 @@ Status write_tensor_file(const std::string& path, const TensorView& t, std::stri
   return make_status(StatusCode::invalid_argument, "io", "'", path, "': unknown tensor file type (expected .npy or .pb)");
 }
 
-}  // namespace obol::io
+}  // namespace io
+}  // inline namespace v1
+}  // namespace obol

@@ -5,7 +5,9 @@
 #include "obol/graph/executor.hpp"
 #include "obol/graph/passes.hpp"
 
-namespace obol::graph {
+namespace obol {
+inline namespace v1 {
+namespace graph {
 
 namespace {
 
@@ -101,4 +103,6 @@ Result<int> fold_constants(Graph& g, size_t max_bytes) {
   return folded;
 }
 
-}  // namespace obol::graph
+}  // namespace graph
+}  // inline namespace v1
+}  // namespace obol

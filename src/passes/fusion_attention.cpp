@@ -8,7 +8,9 @@
 // promotion never applies; the mask must have the scores' rank or less.
 #include "fusion_util.hpp"
 
-namespace obol::graph {
+namespace obol {
+inline namespace v1 {
+namespace graph {
 
 namespace {
 
@@ -110,4 +112,6 @@ Result<int> fuse_attention(Graph& g) {
   return fused;
 }
 
-}  // namespace obol::graph
+}  // namespace graph
+}  // inline namespace v1
+}  // namespace obol

@@ -5,7 +5,9 @@
 
 #include "fusion_util.hpp"
 
-namespace obol::graph {
+namespace obol {
+inline namespace v1 {
+namespace graph {
 
 namespace {
 
@@ -129,4 +131,6 @@ Result<int> fuse_conv_activation(Graph& g) {
   return fused;
 }
 
-}  // namespace obol::graph
+}  // namespace graph
+}  // inline namespace v1
+}  // namespace obol

@@ -8,7 +8,9 @@
 
 #include "fusion_util.hpp"
 
-namespace obol::graph {
+namespace obol {
+inline namespace v1 {
+namespace graph {
 
 namespace {
 
@@ -158,4 +160,6 @@ Result<int> fuse_gelu(Graph& g) {
   return fused;
 }
 
-}  // namespace obol::graph
+}  // namespace graph
+}  // inline namespace v1
+}  // namespace obol

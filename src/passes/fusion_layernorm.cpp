@@ -5,7 +5,9 @@
 //   out = y * gamma (+ beta)     gamma, beta constant f32 vectors (rank <= 1)
 #include "fusion_util.hpp"
 
-namespace obol::graph {
+namespace obol {
+inline namespace v1 {
+namespace graph {
 
 namespace {
 
@@ -111,4 +113,6 @@ Result<int> fuse_layer_norm(Graph& g) {
   return fused;
 }
 
-}  // namespace obol::graph
+}  // namespace graph
+}  // inline namespace v1
+}  // namespace obol

@@ -4,7 +4,9 @@
 // tile is still in registers, instead of two or three passes over the output in memory.
 #include "fusion_util.hpp"
 
-namespace obol::graph {
+namespace obol {
+inline namespace v1 {
+namespace graph {
 
 namespace {
 
@@ -90,4 +92,6 @@ Result<int> fuse_matmul_bias_activation(Graph& g) {
   return fused;
 }
 
-}  // namespace obol::graph
+}  // namespace graph
+}  // inline namespace v1
+}  // namespace obol

@@ -3,7 +3,9 @@
 
 #include "fusion_util.hpp"
 
-namespace obol::graph::fusion {
+namespace obol {
+inline namespace v1 {
+namespace graph::fusion {
 
 std::optional<Activation> activation_of(const Graph& g, const Node& n) {
   if (n.inputs.empty() || n.inputs[0] == kNoValue) return std::nullopt;
@@ -50,4 +52,6 @@ std::optional<Activation> activation_of(const Graph& g, const Node& n) {
   }
 }
 
-}  // namespace obol::graph::fusion
+}  // namespace graph::fusion
+}  // inline namespace v1
+}  // namespace obol

@@ -13,7 +13,9 @@
 #include "obol/graph/graph.hpp"
 #include "obol/graph/passes.hpp"
 
-namespace obol::graph::fusion {
+namespace obol {
+inline namespace v1 {
+namespace graph::fusion {
 
 // A graph being rewritten, with its consumer lists kept current across replacements.
 class Rewriter {
@@ -239,4 +241,6 @@ struct Activation {
 // The activation node n computes on its first input, if it is one a fused kernel can apply.
 std::optional<Activation> activation_of(const Graph& g, const Node& n);
 
-}  // namespace obol::graph::fusion
+}  // namespace graph::fusion
+}  // inline namespace v1
+}  // namespace obol

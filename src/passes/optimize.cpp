@@ -2,7 +2,9 @@
 #include "obol/graph/passes.hpp"
 #include "obol/graph/shape_inference.hpp"
 
-namespace obol::graph {
+namespace obol {
+inline namespace v1 {
+namespace graph {
 
 Result<PassReport> optimize(Graph& g, OptLevel level) {
   PassReport report;
@@ -36,4 +38,6 @@ Result<PassReport> optimize(Graph& g, OptLevel level) {
   return report;
 }
 
-}  // namespace obol::graph
+}  // namespace graph
+}  // inline namespace v1
+}  // namespace obol

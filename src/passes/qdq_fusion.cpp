@@ -15,7 +15,9 @@
 
 #include "obol/graph/passes.hpp"
 
-namespace obol::graph {
+namespace obol {
+inline namespace v1 {
+namespace graph {
 
 namespace {
 
@@ -253,4 +255,6 @@ Result<int> fuse_qdq(Graph& g) {
   return fused;
 }
 
-}  // namespace obol::graph
+}  // namespace graph
+}  // inline namespace v1
+}  // namespace obol

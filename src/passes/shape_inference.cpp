@@ -10,7 +10,9 @@
 
 #include "obol/formats/onnx.hpp"
 
-namespace obol::graph {
+namespace obol {
+inline namespace v1 {
+namespace graph {
 
 namespace {
 
@@ -741,4 +743,6 @@ Result<int> infer_shapes(Graph& g) {
   return changed;
 }
 
-}  // namespace obol::graph
+}  // namespace graph
+}  // inline namespace v1
+}  // namespace obol

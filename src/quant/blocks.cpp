@@ -9,7 +9,9 @@
 
 #include "obol/core/dtype.hpp"
 
-namespace obol::quant {
+namespace obol {
+inline namespace v1 {
+namespace quant {
 
 namespace {
 
@@ -384,4 +386,6 @@ Status nbits_dequantize(const NBitsLayout& l, const uint8_t* B, const float* sca
   return Status::ok();
 }
 
-}  // namespace obol::quant
+}  // namespace quant
+}  // inline namespace v1
+}  // namespace obol

@@ -8,7 +8,9 @@
 #include "obol/io/tensor_file.hpp"
 #include "obol/quant/quantizer.hpp"
 
-namespace obol::quant {
+namespace obol {
+inline namespace v1 {
+namespace quant {
 
 namespace {
 
@@ -128,4 +130,6 @@ Result<std::vector<std::vector<Tensor>>> make_inputs(const graph::Graph& g, cons
   return sets;
 }
 
-}  // namespace obol::quant
+}  // namespace quant
+}  // inline namespace v1
+}  // namespace obol

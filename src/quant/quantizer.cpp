@@ -13,7 +13,9 @@
 #include "obol/formats/onnx_writer.hpp"
 #include "obol/obol.hpp"
 
-namespace obol::quant {
+namespace obol {
+inline namespace v1 {
+namespace quant {
 
 namespace {
 
@@ -178,4 +180,6 @@ Status write_quantized(const QuantizedModel& q, const std::string& output_path, 
   return Status::ok();
 }
 
-}  // namespace obol::quant
+}  // namespace quant
+}  // inline namespace v1
+}  // namespace obol

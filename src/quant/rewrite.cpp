@@ -9,7 +9,9 @@
 #include "obol/quant/blocks.hpp"
 #include "obol/quant/quantizer.hpp"
 
-namespace obol::quant {
+namespace obol {
+inline namespace v1 {
+namespace quant {
 
 namespace {
 
@@ -403,4 +405,6 @@ Result<std::shared_ptr<Graph>> quantize_graph(const Graph& fp32, const QuantizeO
   return g;
 }
 
-}  // namespace obol::quant
+}  // namespace quant
+}  // inline namespace v1
+}  // namespace obol

@@ -8,7 +8,9 @@
 
 #include "formats/onnx/protobuf_writer.hpp"
 
-namespace obol::test {
+namespace obol {
+inline namespace v1 {
+namespace test {
 
 using onnx::pb::Writer;
 
@@ -84,4 +86,6 @@ inline std::string model(const Writer& graph, int64_t opset = 17, int64_t ir_ver
   return m.take();
 }
 
-}  // namespace obol::test
+}  // namespace test
+}  // inline namespace v1
+}  // namespace obol

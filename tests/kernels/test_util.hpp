@@ -13,7 +13,9 @@
 
 #include "obol/kernels/cpu.hpp"
 
-namespace obol::test {
+namespace obol {
+inline namespace v1 {
+namespace test {
 
 // Lengths around the 8- and 16-lane tile edges, primes, empty and one.
 inline const std::vector<int64_t>& edge_lengths() {
@@ -69,4 +71,6 @@ inline std::vector<const kernels::KernelTable*> tier_tables() {
 
 inline std::string tier_name(const kernels::KernelTable& t) { return kernels::isa_name(t.isa); }
 
-}  // namespace obol::test
+}  // namespace test
+}  // inline namespace v1
+}  // namespace obol

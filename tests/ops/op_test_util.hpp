@@ -10,7 +10,9 @@
 
 #include "obol/obol.hpp"
 
-namespace obol::op_test {
+namespace obol {
+inline namespace v1 {
+namespace op_test {
 
 using graph::OpKind;
 
@@ -104,4 +106,6 @@ inline std::string error_of(const Result<std::vector<Tensor>>& r) {
   return r.status().message();
 }
 
-}  // namespace obol::op_test
+}  // namespace op_test
+}  // inline namespace v1
+}  // namespace obol

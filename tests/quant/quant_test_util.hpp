@@ -12,7 +12,9 @@
 
 #include "obol/obol.hpp"
 
-namespace obol::quant_test {
+namespace obol {
+inline namespace v1 {
+namespace quant_test {
 
 using graph::Graph;
 using graph::OpKind;
@@ -108,4 +110,6 @@ inline int count_ops(const Graph& g, OpKind op) {
   return n;
 }
 
-}  // namespace obol::quant_test
+}  // namespace quant_test
+}  // inline namespace v1
+}  // namespace obol

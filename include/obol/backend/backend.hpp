@@ -16,7 +16,9 @@
 #include "obol/backend/kernel.hpp"
 #include "obol/graph/graph.hpp"
 
-namespace obol::backend {
+namespace obol {
+inline namespace v1 {
+namespace backend {
 
 struct Availability {
   bool ok = true;
@@ -43,4 +45,6 @@ std::vector<std::unique_ptr<Backend>> builtin_backends();
 // The one named (e.g. "cpu"), or not_found listing the names that exist.
 Result<std::unique_ptr<Backend>> make_backend(std::string_view name);
 
-}  // namespace obol::backend
+}  // namespace backend
+}  // inline namespace v1
+}  // namespace obol

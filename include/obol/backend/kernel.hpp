@@ -6,7 +6,9 @@
 #include "obol/core/status.hpp"
 #include "obol/core/tensor.hpp"
 
-namespace obol::backend {
+namespace obol {
+inline namespace v1 {
+namespace backend {
 
 // The view a kernel gets of one execution of its node. Implemented by the executor.
 // All views are valid until the kernel returns; output storage stays valid until the value's last
@@ -48,4 +50,6 @@ class Kernel {
   }
 };
 
-}  // namespace obol::backend
+}  // namespace backend
+}  // inline namespace v1
+}  // namespace obol

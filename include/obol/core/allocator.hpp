@@ -12,6 +12,7 @@
 #include <cstdlib>
 
 namespace obol {
+inline namespace v1 {
 
 inline constexpr size_t kDefaultAlignment = 64;  // one cache line, one AVX-512 register
 
@@ -57,4 +58,5 @@ class Allocator {
   AllocatorHooks hooks_;
 };
 
+}  // inline namespace v1
 }  // namespace obol

@@ -11,6 +11,7 @@
 #include <string_view>
 
 namespace obol {
+inline namespace v1 {
 
 // Append-only: the numeric values are part of the C API.
 enum class DType : uint8_t {
@@ -170,4 +171,5 @@ inline uint16_t f32_to_bf16(float f) noexcept {
   return static_cast<uint16_t>(x >> 16);
 }
 
+}  // inline namespace v1
 }  // namespace obol

@@ -45,6 +45,7 @@
 #endif
 
 namespace obol {
+inline namespace v1 {
 
 struct ThreadPoolHooks {
   void (*run)(void* user, int64_t n_tasks, void (*task)(void* ctx, int64_t i), void* ctx) = nullptr;
@@ -367,4 +368,5 @@ void parallel_for_range(int64_t n, int64_t grain, F&& fn) {
   });
 }
 
+}  // inline namespace v1
 }  // namespace obol

@@ -12,6 +12,7 @@
 #include <string>
 
 namespace obol {
+inline namespace v1 {
 
 enum class LogLevel : int { debug = 0, info = 1, warning = 2, error = 3, off = 4 };
 
@@ -59,4 +60,5 @@ inline uint64_t now_ns() {
   return h.now_ns(h.user);
 }
 
+}  // inline namespace v1
 }  // namespace obol

@@ -9,6 +9,7 @@
 #include "obol/core/status.hpp"
 
 namespace obol {
+inline namespace v1 {
 
 // A row-major shape of rank 0..kMaxRank. Dimensions are int64_t and non-negative; a dimension of 0
 // makes an empty tensor. Rank 0 is a scalar with one element.
@@ -140,4 +141,5 @@ inline Result<Shape> broadcast_shapes(const Shape& a, const Shape& b) {
   return out;
 }
 
+}  // inline namespace v1
 }  // namespace obol

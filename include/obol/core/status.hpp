@@ -14,6 +14,7 @@
 #include <utility>
 
 namespace obol {
+inline namespace v1 {
 
 // Append-only: the C API mirrors these values.
 enum class StatusCode : int {
@@ -133,6 +134,7 @@ class [[nodiscard]] Result {
   std::aligned_storage_t<sizeof(T), alignof(T)> storage_;
 };
 
+}  // inline namespace v1
 }  // namespace obol
 
 #define OBOL_CONCAT_INNER_(a, b) a##b

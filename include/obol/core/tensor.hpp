@@ -17,6 +17,7 @@
 #include "obol/core/status.hpp"
 
 namespace obol {
+inline namespace v1 {
 
 class TensorView {
  public:
@@ -127,4 +128,5 @@ class Tensor {
   Allocator alloc_;
 };
 
+}  // inline namespace v1
 }  // namespace obol

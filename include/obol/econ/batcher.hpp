@@ -51,7 +51,9 @@
 #include "obol/econ/metrics.hpp"
 #include "obol/obol.hpp"
 
-namespace obol::econ {
+namespace obol {
+inline namespace v1 {
+namespace econ {
 
 struct BatcherOptions {
   // Most rows (sum of the requests' leading dims) in one batch. >= 1.
@@ -147,4 +149,6 @@ class Batcher {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace obol::econ
+}  // namespace econ
+}  // inline namespace v1
+}  // namespace obol

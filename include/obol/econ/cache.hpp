@@ -44,7 +44,9 @@
 #include "obol/econ/metrics.hpp"
 #include "obol/obol.hpp"
 
-namespace obol::econ {
+namespace obol {
+inline namespace v1 {
+namespace econ {
 
 struct CacheKey {
   uint64_t lo = 0, hi = 0;
@@ -223,4 +225,6 @@ class CachedSession {
   std::vector<std::string> tags_;
 };
 
-}  // namespace obol::econ
+}  // namespace econ
+}  // inline namespace v1
+}  // namespace obol

@@ -34,7 +34,9 @@
 #include <utility>
 #include <vector>
 
-namespace obol::econ {
+namespace obol {
+inline namespace v1 {
+namespace econ {
 
 // Label pairs of one series, e.g. {{"variant", "int8"}}. Values are escaped on export.
 using Labels = std::vector<std::pair<std::string, std::string>>;
@@ -155,4 +157,6 @@ uint64_t process_rss_bytes() noexcept;
 // Sets obol_process_peak_rss_bytes and obol_process_rss_bytes gauges in `registry`.
 void record_process_memory(MetricsRegistry& registry);
 
-}  // namespace obol::econ
+}  // namespace econ
+}  // inline namespace v1
+}  // namespace obol

@@ -33,7 +33,9 @@
 #include "obol/econ/metrics.hpp"
 #include "obol/graph/executor.hpp"
 
-namespace obol::econ {
+namespace obol {
+inline namespace v1 {
+namespace econ {
 
 struct ProfilerOptions {
   bool trace = true;                   // keep Chrome-trace events
@@ -132,4 +134,6 @@ class Profiler final : public graph::RunObserver {
   std::unique_ptr<Histogram> session_latency_;  // reset()-able copy of the request latencies
 };
 
-}  // namespace obol::econ
+}  // namespace econ
+}  // inline namespace v1
+}  // namespace obol

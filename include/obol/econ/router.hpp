@@ -39,7 +39,9 @@
 #include "obol/econ/metrics.hpp"
 #include "obol/obol.hpp"
 
-namespace obol::econ {
+namespace obol {
+inline namespace v1 {
+namespace econ {
 
 enum class RouteSignal { input_length, classifier, top_probability, entropy, top2_margin };
 const char* route_signal_name(RouteSignal s) noexcept;
@@ -164,4 +166,6 @@ class Cascade {
   std::unique_ptr<detail::SessionPool> small_, large_;
 };
 
-}  // namespace obol::econ
+}  // namespace econ
+}  // inline namespace v1
+}  // namespace obol

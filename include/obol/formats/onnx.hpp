@@ -24,7 +24,9 @@
 #include "obol/core/status.hpp"
 #include "obol/core/tensor.hpp"
 
-namespace obol::onnx {
+namespace obol {
+inline namespace v1 {
+namespace onnx {
 
 // TensorProto.DataType values (onnx.proto); the numbers are ONNX's.
 enum class DataType : int32_t {
@@ -253,4 +255,6 @@ Result<Tensor> tensor_copy(const TensorProto& tensor);
 // The shape of a tensor after the rank and dims checks of tensor_data().
 Result<Shape> tensor_shape(const TensorProto& tensor);
 
-}  // namespace obol::onnx
+}  // namespace onnx
+}  // inline namespace v1
+}  // namespace obol

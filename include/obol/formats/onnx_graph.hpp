@@ -6,7 +6,9 @@
 #include "obol/formats/onnx.hpp"
 #include "obol/graph/graph.hpp"
 
-namespace obol::onnx {
+namespace obol {
+inline namespace v1 {
+namespace onnx {
 
 // Builds the graph of `model`:
 //   - initializers become constant values that point into the model's bytes where possible (the
@@ -21,4 +23,6 @@ namespace obol::onnx {
 // The graph is validated before it is returned.
 Result<std::shared_ptr<graph::Graph>> to_graph(const OnnxModel& model);
 
-}  // namespace obol::onnx
+}  // namespace onnx
+}  // inline namespace v1
+}  // namespace obol

@@ -19,7 +19,9 @@
 #include "obol/core/status.hpp"
 #include "obol/graph/graph.hpp"
 
-namespace obol::onnx {
+namespace obol {
+inline namespace v1 {
+namespace onnx {
 
 struct WriteOptions {
   int64_t ir_version = 8;
@@ -37,4 +39,6 @@ Result<std::string> write_model(const graph::Graph& g, const WriteOptions& optio
 // Writes `g` to `path` (overwritten). The message names the path on I/O errors.
 Status save_model(const graph::Graph& g, const std::string& path, const WriteOptions& options = {});
 
-}  // namespace obol::onnx
+}  // namespace onnx
+}  // inline namespace v1
+}  // namespace obol

@@ -24,7 +24,9 @@
 #include "obol/core/allocator.hpp"
 #include "obol/graph/graph.hpp"
 
-namespace obol::graph {
+namespace obol {
+inline namespace v1 {
+namespace graph {
 
 // Where a node runs and, if it fell back from a higher-priority backend, why.
 struct NodePlacement {
@@ -137,4 +139,6 @@ class Executor {
   const std::atomic<bool>* cancel_flag_ = nullptr;
 };
 
-}  // namespace obol::graph
+}  // namespace graph
+}  // inline namespace v1
+}  // namespace obol

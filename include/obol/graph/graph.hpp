@@ -22,7 +22,9 @@
 #include "obol/core/tensor.hpp"
 #include "obol/graph/op_kind.hpp"
 
-namespace obol::graph {
+namespace obol {
+inline namespace v1 {
+namespace graph {
 
 using ValueId = int32_t;
 using NodeId = int32_t;
@@ -164,4 +166,6 @@ class Graph {
   std::vector<ValueId> outputs_;
 };
 
-}  // namespace obol::graph
+}  // namespace graph
+}  // inline namespace v1
+}  // namespace obol

@@ -11,7 +11,9 @@
 #include <cstdint>
 #include <vector>
 
-namespace obol::graph {
+namespace obol {
+inline namespace v1 {
+namespace graph {
 
 struct BufferRequest {
   size_t bytes = 0;
@@ -28,4 +30,6 @@ struct MemoryPlan {
 // alignment must be a power of two.
 MemoryPlan plan_memory(const std::vector<BufferRequest>& requests, size_t alignment = 64);
 
-}  // namespace obol::graph
+}  // namespace graph
+}  // inline namespace v1
+}  // namespace obol

@@ -5,7 +5,9 @@
 #include <optional>
 #include <string_view>
 
-namespace obol::graph {
+namespace obol {
+inline namespace v1 {
+namespace graph {
 
 enum class OpKind : uint16_t {
 #define OBOL_OP(name, domain, op_type) name,
@@ -31,4 +33,6 @@ inline std::string_view op_name(OpKind kind) noexcept { return op_info(kind).nam
 // Looks up an ONNX (domain, op_type) pair; "ai.onnx" and "" are the same domain.
 std::optional<OpKind> op_from_onnx(std::string_view domain, std::string_view op_type) noexcept;
 
-}  // namespace obol::graph
+}  // namespace graph
+}  // inline namespace v1
+}  // namespace obol

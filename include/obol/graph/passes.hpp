@@ -13,7 +13,9 @@
 #include "obol/core/status.hpp"
 #include "obol/graph/graph.hpp"
 
-namespace obol::graph {
+namespace obol {
+inline namespace v1 {
+namespace graph {
 
 // Graph optimisation levels, as in ONNX Runtime. Each level includes the ones below it.
 //
@@ -101,4 +103,6 @@ Result<int> fuse_qdq(Graph& g);
 // Runs the passes of `level` in order and compacts the graph. The graph stays valid.
 Result<PassReport> optimize(Graph& g, OptLevel level);
 
-}  // namespace obol::graph
+}  // namespace graph
+}  // inline namespace v1
+}  // namespace obol

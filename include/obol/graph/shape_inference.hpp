@@ -28,7 +28,9 @@
 #include "obol/core/status.hpp"
 #include "obol/graph/graph.hpp"
 
-namespace obol::graph {
+namespace obol {
+inline namespace v1 {
+namespace graph {
 
 // Infers the output types of one node from the current types (and constant data) of its inputs.
 // One entry per node output; an entry is left default (dtype invalid, rank unknown) where nothing is
@@ -43,4 +45,6 @@ Result<bool> merge_value_type(ValueType& declared, const ValueType& inferred, co
 // Returns the number of values whose type changed.
 Result<int> infer_shapes(Graph& g);
 
-}  // namespace obol::graph
+}  // namespace graph
+}  // inline namespace v1
+}  // namespace obol

@@ -16,7 +16,9 @@
 
 #include "obol/core/status.hpp"
 
-namespace obol::io {
+namespace obol {
+inline namespace v1 {
+namespace io {
 
 class MappedFile {
  public:
@@ -52,4 +54,6 @@ Result<std::string> read_file(const std::string& path);
 // Writes `bytes` to `path`, replacing it.
 Status write_file(const std::string& path, std::string_view bytes);
 
-}  // namespace obol::io
+}  // namespace io
+}  // inline namespace v1
+}  // namespace obol

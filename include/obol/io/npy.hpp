@@ -13,7 +13,9 @@
 #include "obol/core/status.hpp"
 #include "obol/core/tensor.hpp"
 
-namespace obol::io {
+namespace obol {
+inline namespace v1 {
+namespace io {
 
 // Decodes an .npy image held in memory.
 Result<Tensor> parse_npy(std::string_view bytes);
@@ -23,4 +25,6 @@ Result<Tensor> read_npy(const std::string& path);
 Result<std::string> encode_npy(const TensorView& tensor);
 Status write_npy(const std::string& path, const TensorView& tensor);
 
-}  // namespace obol::io
+}  // namespace io
+}  // inline namespace v1
+}  // namespace obol

@@ -12,7 +12,9 @@
 #include "obol/core/status.hpp"
 #include "obol/core/tensor.hpp"
 
-namespace obol::io {
+namespace obol {
+inline namespace v1 {
+namespace io {
 
 struct NamedTensor {
   std::string name;  // TensorProto.name; empty for .npy files
@@ -29,4 +31,6 @@ Status write_tensor_pb(const std::string& path, const TensorView& tensor, std::s
 Result<NamedTensor> read_tensor_file(const std::string& path);
 Status write_tensor_file(const std::string& path, const TensorView& tensor, std::string_view name = {});
 
-}  // namespace obol::io
+}  // namespace io
+}  // inline namespace v1
+}  // namespace obol

@@ -15,7 +15,9 @@
 #include "obol/kernels/ops.hpp"
 #include "obol/kernels/unary.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 OBOL_KERNELS_BEGIN
 namespace simd {
 
@@ -98,4 +100,6 @@ void binary_f32(BinaryOp op, const float* a, int64_t a_inc, const float* b, int6
 
 }  // namespace simd
 OBOL_KERNELS_END
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

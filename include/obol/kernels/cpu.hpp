@@ -20,7 +20,9 @@
 
 #include "obol/kernels/ops.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 
 // Ordered from the most portable to the most capable.
 enum class Isa : int { scalar = 0, avx2 = 1, avx512 = 2, avx512vnni = 3, amx = 4 };
@@ -116,4 +118,6 @@ const KernelTable* cpu_kernels_for(Isa isa) noexcept;
 // The tiers this CPU can run, from scalar upwards.
 std::vector<Isa> available_isas();
 
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

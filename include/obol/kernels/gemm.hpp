@@ -33,7 +33,9 @@
 #ifndef OBOL_GEMV_STREAMS
 #define OBOL_GEMV_STREAMS 4
 #endif
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 OBOL_KERNELS_BEGIN
 namespace gemm {
 
@@ -653,4 +655,6 @@ void pack_b(int64_t K, int64_t N, const float* B, int64_t ldb, bool trans_b, flo
 
 }  // namespace gemm
 OBOL_KERNELS_END
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

@@ -16,7 +16,9 @@
 #include "obol/kernels/reduce.hpp"
 #include "obol/kernels/unary.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 OBOL_KERNELS_BEGIN
 namespace simd {
 
@@ -82,4 +84,6 @@ void rms_norm_f32(const float* x, const float* gamma, float* y, int64_t rows, in
 
 }  // namespace simd
 OBOL_KERNELS_END
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

@@ -3,7 +3,9 @@
 
 #include <cstdint>
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 
 // Elementwise unary functions. Also used as fused GEMM epilogue activations.
 enum class UnaryOp : uint8_t {
@@ -39,4 +41,6 @@ const char* unary_op_name(UnaryOp op) noexcept;
 const char* binary_op_name(BinaryOp op) noexcept;
 const char* reduce_op_name(ReduceOp op) noexcept;
 
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

@@ -29,7 +29,9 @@
 #include "obol/core/status.hpp"
 #include "obol/kernels/qgemm.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 
 enum class Q4Format : int { nbits = 0, q4_0 = 1 };
 
@@ -59,4 +61,6 @@ Status q4_matmul(const Q4MatmulArgs& args, const Q4Weights& w);
 // The same on a given tier (tests and benchmarks); unsupported tier: unavailable.
 Status q4_matmul(const Q4MatmulArgs& args, const Q4Weights& w, QGemmIsa isa);
 
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

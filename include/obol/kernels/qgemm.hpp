@@ -57,7 +57,9 @@
 
 #include "obol/core/status.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 
 enum class QGemmIsa : int { scalar = 0, avx2 = 1, avxvnni = 2, avx512vnni = 3, amx = 4 };
 inline constexpr int kQGemmIsaCount = 5;
@@ -151,4 +153,6 @@ Status qgemm(const QGemmArgs& args, const QGemmPackedB& b);
 // The same with B packed for this call (for weights that change every call).
 Status qgemm(const QGemmArgs& args, const QGemmB& b);
 
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

@@ -16,7 +16,9 @@
 #include "obol/kernels/ops.hpp"
 #include "obol/kernels/unary.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 OBOL_KERNELS_BEGIN
 namespace simd {
 
@@ -149,4 +151,6 @@ void reduce_f32(ReduceOp op, const float* x, int64_t outer, int64_t n, int64_t i
 
 }  // namespace simd
 OBOL_KERNELS_END
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

@@ -16,7 +16,9 @@
 #include "obol/kernels/reduce.hpp"
 #include "obol/kernels/unary.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 OBOL_KERNELS_BEGIN
 namespace simd {
 
@@ -75,4 +77,6 @@ void softmax_f32(const float* x, float* y, int64_t rows, int64_t n, bool log) {
 
 }  // namespace simd
 OBOL_KERNELS_END
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

@@ -23,7 +23,9 @@
 #include "obol/kernels/cpu.hpp"
 #include "obol/kernels/ops.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 
 // A short list of axes (or a permutation), held by value: build it from a braced list, a
 // std::vector, or a pointer and a count. It holds at most Shape::kMaxRank entries (no tensor has more
@@ -128,4 +130,6 @@ inline Status transpose(const TensorView& in, const AxisList& perm, const Tensor
 // The shape transpose() expects for `out`; fails if perm is not a permutation of [0, rank).
 Result<Shape> transpose_output_shape(const Shape& in, const AxisList& perm);
 
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

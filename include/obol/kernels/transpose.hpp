@@ -15,7 +15,9 @@
 #include <immintrin.h>
 #endif
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 OBOL_KERNELS_BEGIN
 namespace simd {
 
@@ -92,4 +94,6 @@ void transpose_2d_32(const void* xv, int64_t ldx, void* yv, int64_t ldy, int64_t
 
 }  // namespace simd
 OBOL_KERNELS_END
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

@@ -28,7 +28,9 @@
 #include <immintrin.h>
 #endif
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 OBOL_KERNELS_BEGIN
 namespace simd {
 
@@ -255,4 +257,6 @@ void unary_f32(UnaryOp op, UnaryParams p, const float* x, float* y, int64_t n) {
 
 }  // namespace simd
 OBOL_KERNELS_END
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

@@ -38,7 +38,9 @@
 
 #include "obol/core/status.hpp"
 
-namespace obol::quant {
+namespace obol {
+inline namespace v1 {
+namespace quant {
 
 inline constexpr int kQK8_0 = 32;
 inline constexpr int kQK4_0 = 32;
@@ -134,4 +136,6 @@ Status nbits_dequantize(const NBitsLayout& l, const uint8_t* B, const float* sca
 Status nbits_dequantize_rows(const NBitsLayout& l, const uint8_t* B, const float* scales,
                              const uint8_t* zero_points, int64_t n0, int64_t count, float* Wt, int64_t ldwt);
 
-}  // namespace obol::quant
+}  // namespace quant
+}  // inline namespace v1
+}  // namespace obol

@@ -44,7 +44,9 @@
 #include "obol/core/tensor.hpp"
 #include "obol/graph/graph.hpp"
 
-namespace obol::quant {
+namespace obol {
+inline namespace v1 {
+namespace quant {
 
 enum class WeightFormat : uint8_t { int8, int4 };
 // dynamic: activation scales computed per run; calibrated: fixed scales from calibration ("static").
@@ -133,4 +135,6 @@ Result<std::shared_ptr<graph::Graph>> quantize_graph(const graph::Graph& fp32, c
 // The evaluation inputs quantize() uses: read from options.calibration_dir, or generated.
 Result<std::vector<std::vector<Tensor>>> make_inputs(const graph::Graph& g, const QuantizeOptions& options);
 
-}  // namespace obol::quant
+}  // namespace quant
+}  // inline namespace v1
+}  // namespace obol

@@ -4,7 +4,9 @@
 #include "obol/backend/backend.hpp"
 #include "kernels/registry.hpp"
 
-namespace obol::backend {
+namespace obol {
+inline namespace v1 {
+namespace backend {
 
 namespace {
 
@@ -32,4 +34,6 @@ class CpuBackend final : public Backend {
 
 std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }
 
-}  // namespace obol::backend
+}  // namespace backend
+}  // inline namespace v1
+}  // namespace obol

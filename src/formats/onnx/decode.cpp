@@ -2,7 +2,9 @@
 
 #include <string>
 
-namespace obol::onnx {
+namespace obol {
+inline namespace v1 {
+namespace onnx {
 
 namespace {
 
@@ -340,4 +342,6 @@ Status decode_model(Reader r, ModelProto* out) {
   return Status::ok();
 }
 
-}  // namespace obol::onnx
+}  // namespace onnx
+}  // inline namespace v1
+}  // namespace obol

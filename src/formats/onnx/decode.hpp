@@ -4,9 +4,13 @@
 #include "formats/onnx/protobuf_reader.hpp"
 #include "obol/formats/onnx.hpp"
 
-namespace obol::onnx {
+namespace obol {
+inline namespace v1 {
+namespace onnx {
 
 Status decode_model(pb::Reader r, ModelProto* out);
 Status decode_tensor(pb::Reader r, TensorProto* out);
 
-}  // namespace obol::onnx
+}  // namespace onnx
+}  // inline namespace v1
+}  // namespace obol

@@ -7,7 +7,9 @@
 #include "obol/formats/onnx.hpp"
 #include "obol/io/mapped_file.hpp"
 
-namespace obol::onnx {
+namespace obol {
+inline namespace v1 {
+namespace onnx {
 
 struct ModelStorage {
   std::vector<std::shared_ptr<const io::MappedFile>> files;  // [0] is the model (if mapped)
@@ -191,4 +193,6 @@ Result<TensorProto> decode_tensor_proto(const void* data, size_t size) {
   return t;
 }
 
-}  // namespace obol::onnx
+}  // namespace onnx
+}  // inline namespace v1
+}  // namespace obol

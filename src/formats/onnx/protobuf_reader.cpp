@@ -3,7 +3,9 @@
 #include <cstring>
 #include <string>
 
-namespace obol::onnx::pb {
+namespace obol {
+inline namespace v1 {
+namespace onnx::pb {
 
 namespace {
 
@@ -228,4 +230,6 @@ Status Reader::read_repeated_double(const Field& f, const char* name, std::vecto
   return repeated_fixed<double>(*this, f, name, out, &Reader::read_double);
 }
 
-}  // namespace obol::onnx::pb
+}  // namespace onnx::pb
+}  // inline namespace v1
+}  // namespace obol

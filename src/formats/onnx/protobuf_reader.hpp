@@ -14,7 +14,9 @@
 
 #include "obol/core/status.hpp"
 
-namespace obol::onnx::pb {
+namespace obol {
+inline namespace v1 {
+namespace onnx::pb {
 
 enum class WireType : uint8_t { varint = 0, fixed64 = 1, len = 2, start_group = 3, end_group = 4, fixed32 = 5 };
 
@@ -79,4 +81,6 @@ class Reader {
   int depth_;
 };
 
-}  // namespace obol::onnx::pb
+}  // namespace onnx::pb
+}  // inline namespace v1
+}  // namespace obol

@@ -7,7 +7,9 @@
 #include <string>
 #include <string_view>
 
-namespace obol::onnx::pb {
+namespace obol {
+inline namespace v1 {
+namespace onnx::pb {
 
 class Writer {
  public:
@@ -48,4 +50,6 @@ class Writer {
   std::string out_;
 };
 
-}  // namespace obol::onnx::pb
+}  // namespace onnx::pb
+}  // inline namespace v1
+}  // namespace obol

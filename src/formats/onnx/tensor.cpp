@@ -5,7 +5,9 @@
 
 #include "obol/formats/onnx.hpp"
 
-namespace obol::onnx {
+namespace obol {
+inline namespace v1 {
+namespace onnx {
 
 namespace {
 
@@ -210,4 +212,6 @@ Result<Tensor> tensor_copy(const TensorProto& t) {
   return Tensor::copy_of(d.view);  // borrowed, or empty (then only the shape is copied)
 }
 
-}  // namespace obol::onnx
+}  // namespace onnx
+}  // inline namespace v1
+}  // namespace obol

@@ -5,7 +5,9 @@
 
 #include "obol/formats/onnx_graph.hpp"
 
-namespace obol::onnx {
+namespace obol {
+inline namespace v1 {
+namespace onnx {
 
 namespace {
 
@@ -268,4 +270,6 @@ Result<std::shared_ptr<graph::Graph>> to_graph(const OnnxModel& model) {
   return importer.import(model.graph());
 }
 
-}  // namespace obol::onnx
+}  // namespace onnx
+}  // inline namespace v1
+}  // namespace obol

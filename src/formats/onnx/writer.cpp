@@ -8,7 +8,9 @@
 #include "formats/onnx/protobuf_writer.hpp"
 #include "obol/formats/onnx.hpp"
 
-namespace obol::onnx {
+namespace obol {
+inline namespace v1 {
+namespace onnx {
 namespace {
 
 using pb::Writer;
@@ -218,4 +220,6 @@ Status save_model(const graph::Graph& g, const std::string& path, const WriteOpt
   return Status::ok();
 }
 
-}  // namespace obol::onnx
+}  // namespace onnx
+}  // inline namespace v1
+}  // namespace obol

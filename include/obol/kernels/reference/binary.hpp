@@ -12,7 +12,9 @@
 #include "obol/kernels/isa_namespace.hpp"
 #include "obol/kernels/ops.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 OBOL_KERNELS_BEGIN
 namespace reference {
 
@@ -37,4 +39,6 @@ inline void binary_f32(BinaryOp op, const float* a, int64_t a_inc, const float* 
 
 }  // namespace reference
 OBOL_KERNELS_END
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

@@ -11,7 +11,9 @@
 #include "obol/kernels/isa_namespace.hpp"
 #include "obol/kernels/reference/unary.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 OBOL_KERNELS_BEGIN
 namespace reference {
 
@@ -53,4 +55,6 @@ inline void sgemm_packed(const SgemmArgs& g, const float* packed_b) { sgemm_with
 
 }  // namespace reference
 OBOL_KERNELS_END
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

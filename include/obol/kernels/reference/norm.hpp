@@ -7,7 +7,9 @@
 
 #include "obol/kernels/isa_namespace.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 OBOL_KERNELS_BEGIN
 namespace reference {
 
@@ -48,4 +50,6 @@ inline void rms_norm_f32(const float* x, const float* gamma, float* y, int64_t r
 
 }  // namespace reference
 OBOL_KERNELS_END
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

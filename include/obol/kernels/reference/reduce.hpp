@@ -13,7 +13,9 @@
 #include "obol/kernels/isa_namespace.hpp"
 #include "obol/kernels/ops.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 OBOL_KERNELS_BEGIN
 namespace reference {
 
@@ -67,4 +69,6 @@ inline void reduce_f32(ReduceOp op, const float* x, int64_t outer, int64_t n, in
 
 }  // namespace reference
 OBOL_KERNELS_END
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

@@ -11,7 +11,9 @@
 
 #include "obol/kernels/isa_namespace.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 OBOL_KERNELS_BEGIN
 namespace reference {
 
@@ -37,4 +39,6 @@ inline void softmax_f32(const float* x, float* y, int64_t rows, int64_t n, bool 
 
 }  // namespace reference
 OBOL_KERNELS_END
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

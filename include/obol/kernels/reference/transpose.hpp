@@ -6,7 +6,9 @@
 
 #include "obol/kernels/isa_namespace.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 OBOL_KERNELS_BEGIN
 namespace reference {
 
@@ -28,4 +30,6 @@ inline void transpose_2d_32(const void* x, int64_t ldx, void* y, int64_t ldy, in
 
 }  // namespace reference
 OBOL_KERNELS_END
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

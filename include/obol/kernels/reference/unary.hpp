@@ -9,7 +9,9 @@
 #include "obol/kernels/isa_namespace.hpp"
 #include "obol/kernels/ops.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 OBOL_KERNELS_BEGIN
 namespace reference {
 
@@ -47,4 +49,6 @@ inline void unary_f32(UnaryOp op, UnaryParams p, const float* x, float* y, int64
 
 }  // namespace reference
 OBOL_KERNELS_END
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

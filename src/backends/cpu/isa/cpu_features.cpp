@@ -14,7 +14,9 @@
 #include <sys/auxv.h>
 #endif
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 
 namespace {
 
@@ -172,4 +174,6 @@ Isa best_isa() noexcept {
   return best;
 }
 
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

@@ -7,7 +7,9 @@
 #include "obol/kernels/cpu.hpp"
 #include "register.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 
 const char* isa_name(Isa isa) noexcept {
   switch (isa) {
@@ -146,4 +148,6 @@ const char* reduce_op_name(ReduceOp op) noexcept {
   return "unknown";
 }
 
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

@@ -5,7 +5,9 @@
 #include "obol/kernels/unary.hpp"
 #include "register.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 
 namespace {
 using Arch = xsimd::fma3<xsimd::avx2>;
@@ -29,4 +31,6 @@ void register_eltwise__avx2(KernelTable& t) {
   t.transpose_2d_32 = &transpose_2d_32__avx2;
 }
 
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

@@ -9,7 +9,9 @@
 #include "obol/kernels/unary.hpp"
 #include "register.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 
 namespace {
 using Arch = xsimd::avx512f;
@@ -33,4 +35,6 @@ void register_eltwise__avx512(KernelTable& t) {
   t.transpose_2d_32 = &transpose_2d_32__avx512;
 }
 
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

@@ -4,7 +4,9 @@
 #include "obol/kernels/reference/unary.hpp"
 #include "register.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 
 void unary_f32__scalar(UnaryOp op, UnaryParams p, const float* x, float* y, int64_t n) {
   reference::unary_f32(op, p, x, y, n);
@@ -26,4 +28,6 @@ void register_eltwise__scalar(KernelTable& t) {
   t.transpose_2d_32 = &transpose_2d_32__scalar;
 }
 
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

@@ -7,7 +7,9 @@
 #include "obol/core/platform.hpp"
 #include "obol/kernels/peak.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 
 #if defined(OBOL_HAVE_X86_ISAS)
 float fma_peak__avx2(int64_t iters, float seed, int* lanes);
@@ -89,4 +91,6 @@ double measure_fma_peak_gflops(Isa isa, int threads, double seconds) {
   return total * 1e-9;
 }
 
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

@@ -5,7 +5,9 @@
 
 #include <cstdint>
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 
 // Runs `iters` iterations of kChains independent FMA chains, two FMAs per chain per iteration;
 // returns a value that depends on every result so the compiler keeps the work.
@@ -25,4 +27,6 @@ float fma_peak_loop(int64_t iters, float seed) {
   return s;
 }
 
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

@@ -3,7 +3,9 @@
 
 #include "fma_peak.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 
 namespace {
 struct Avx2Ops {
@@ -18,4 +20,6 @@ float fma_peak__avx2(int64_t iters, float seed, int* lanes) {
   return fma_peak_loop<__m256, Avx2Ops>(iters, seed);
 }
 
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

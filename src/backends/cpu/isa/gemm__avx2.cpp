@@ -8,7 +8,9 @@
 #include "obol/kernels/gemm.hpp"
 #include "register.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 
 namespace {
 
@@ -36,4 +38,6 @@ void register_gemm__avx2(KernelTable& t) {
   t.sgemm_packed = &sgemm_packed_avx2;
 }
 
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

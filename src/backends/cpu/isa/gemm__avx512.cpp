@@ -10,7 +10,9 @@
 #include "obol/kernels/gemm.hpp"
 #include "register.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 
 namespace {
 
@@ -38,4 +40,6 @@ void register_gemm__avx512(KernelTable& t) {
   t.sgemm_packed = &sgemm_packed_avx512;
 }
 
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

@@ -2,7 +2,9 @@
 #include "obol/kernels/reference/gemm.hpp"
 #include "register.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 
 namespace {
 
@@ -22,4 +24,6 @@ void register_gemm__scalar(KernelTable& t) {
   t.sgemm_packed = &sgemm_packed_scalar;
 }
 
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

@@ -5,7 +5,9 @@
 
 #include "obol/core/parallel.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 
 namespace {
 
@@ -43,4 +45,6 @@ float* gemm_scratch(int slot, size_t bytes) {
   return static_cast<float*>(s.ptr[slot]);
 }
 
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

@@ -8,7 +8,9 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 
 // obol::max_threads() (1 inside a parallel task).
 int gemm_max_threads();
@@ -21,4 +23,6 @@ void gemm_parallel_run(int64_t n_tasks, void (*task)(void* ctx, int64_t i), void
 inline constexpr int kGemmScratchSlots = 2;
 float* gemm_scratch(int slot, size_t bytes);
 
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

@@ -13,7 +13,9 @@
 #include "q4gemm_impl.hpp"
 #include "qgemm_impl.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 
 using namespace q4_detail;
 
@@ -219,4 +221,6 @@ Status q4_matmul(const Q4MatmulArgs& g, const Q4Weights& w, QGemmIsa isa) {
 
 Status q4_matmul(const Q4MatmulArgs& args, const Q4Weights& w) { return q4_matmul(args, w, qgemm_default_isa()); }
 
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

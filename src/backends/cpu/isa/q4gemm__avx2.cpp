@@ -15,7 +15,9 @@
 #include "obol/quant/blocks.hpp"
 #include "q4gemm_impl.hpp"
 
-namespace obol::kernels::q4_detail {
+namespace obol {
+inline namespace v1 {
+namespace kernels::q4_detail {
 
 namespace {
 
@@ -192,4 +194,6 @@ void q4_dequant_cols__avx2(const Q4Weights& w, int64_t n0, int64_t count, float*
   }
 }
 
-}  // namespace obol::kernels::q4_detail
+}  // namespace kernels::q4_detail
+}  // inline namespace v1
+}  // namespace obol

@@ -14,7 +14,9 @@
 
 #include "obol/kernels/q4gemm.hpp"
 
-namespace obol::kernels::q4_detail {
+namespace obol {
+inline namespace v1 {
+namespace kernels::q4_detail {
 
 struct Q8Act {
   const int8_t* qn = nullptr;
@@ -47,4 +49,6 @@ inline int64_t q4_kpad(const Q4Weights& w) {
   return (n + 63) / 64 * 64;
 }
 
-}  // namespace obol::kernels::q4_detail
+}  // namespace kernels::q4_detail
+}  // inline namespace v1
+}  // namespace obol

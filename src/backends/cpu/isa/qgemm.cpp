@@ -12,7 +12,9 @@
 #include "obol/kernels/qgemm.hpp"
 #include "qgemm_impl.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 
 using namespace qgemm_detail;
 
@@ -391,4 +393,6 @@ Status qgemm(const QGemmArgs& args, const QGemmB& b) {
   return qgemm(args, packed);
 }
 
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

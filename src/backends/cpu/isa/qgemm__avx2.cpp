@@ -20,7 +20,9 @@
 #include "qgemm_impl.hpp"
 #include "qgemm_x86.hpp"
 
-namespace obol::kernels::qgemm_detail {
+namespace obol {
+inline namespace v1 {
+namespace kernels::qgemm_detail {
 
 namespace {
 
@@ -208,4 +210,6 @@ bool qgemm_block__avx2_maddubs(const Plan& p, int64_t m0, int64_t m1, int64_t n0
   return true;
 }
 
-}  // namespace obol::kernels::qgemm_detail
+}  // namespace kernels::qgemm_detail
+}  // inline namespace v1
+}  // namespace obol

@@ -9,7 +9,9 @@
 #include "qgemm_impl.hpp"
 #include "qgemm_x86.hpp"
 
-namespace obol::kernels::qgemm_detail {
+namespace obol {
+inline namespace v1 {
+namespace kernels::qgemm_detail {
 
 namespace {
 
@@ -62,4 +64,6 @@ bool qgemm_block__avxvnni(const Plan& p, int64_t m0, int64_t m1, int64_t n0, int
   return true;
 }
 
-}  // namespace obol::kernels::qgemm_detail
+}  // namespace kernels::qgemm_detail
+}  // inline namespace v1
+}  // namespace obol

@@ -21,7 +21,9 @@
 
 #include "obol/kernels/qgemm.hpp"
 
-namespace obol::kernels::qgemm_detail {
+namespace obol {
+inline namespace v1 {
+namespace kernels::qgemm_detail {
 
 enum class Layout { plain, pair16, quad16 };
 
@@ -68,4 +70,6 @@ void qgemm_epilogue_scalar(const Plan& p, int64_t m, int64_t n, int64_t count, c
 
 inline int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
 
-}  // namespace obol::kernels::qgemm_detail
+}  // namespace kernels::qgemm_detail
+}  // inline namespace v1
+}  // namespace obol

@@ -11,7 +11,9 @@
 
 #include "qgemm_impl.hpp"
 
-namespace obol::kernels::qgemm_detail {
+namespace obol {
+inline namespace v1 {
+namespace kernels::qgemm_detail {
 namespace {
 
 // Rows [m0, m0 + rows) of A as int16 (A - a_zp), row stride `stride` (>= Kp, multiple of 16),
@@ -133,4 +135,6 @@ inline void epilogue16(const Plan& p, int64_t m, int64_t n, int64_t cnt, __m256i
 }
 
 }  // namespace
-}  // namespace obol::kernels::qgemm_detail
+}  // namespace kernels::qgemm_detail
+}  // inline namespace v1
+}  // namespace obol

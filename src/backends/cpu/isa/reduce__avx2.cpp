@@ -5,7 +5,9 @@
 #include "obol/kernels/softmax.hpp"
 #include "register.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 
 namespace {
 using Arch = xsimd::fma3<xsimd::avx2>;
@@ -32,4 +34,6 @@ void register_reduce__avx2(KernelTable& t) {
   t.rms_norm_f32 = &rms_norm_f32__avx2;
 }
 
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

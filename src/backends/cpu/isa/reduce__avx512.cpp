@@ -9,7 +9,9 @@
 #include "obol/kernels/softmax.hpp"
 #include "register.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 
 namespace {
 using Arch = xsimd::avx512f;
@@ -36,4 +38,6 @@ void register_reduce__avx512(KernelTable& t) {
   t.rms_norm_f32 = &rms_norm_f32__avx512;
 }
 
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

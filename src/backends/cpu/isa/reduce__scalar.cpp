@@ -4,7 +4,9 @@
 #include "obol/kernels/reference/softmax.hpp"
 #include "register.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 
 namespace {
 void reduce_f32__scalar(ReduceOp op, const float* x, int64_t outer, int64_t n, int64_t inner, float* y) {
@@ -29,4 +31,6 @@ void register_reduce__scalar(KernelTable& t) {
   t.rms_norm_f32 = &rms_norm_f32__scalar;
 }
 
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

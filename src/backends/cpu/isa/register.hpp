@@ -3,7 +3,9 @@
 
 #include "obol/kernels/cpu.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 
 #define OBOL_KERNEL_FAMILY(family)                    \
   void register_##family##__scalar(KernelTable& t);  \
@@ -18,4 +20,6 @@ void unary_f32__scalar(UnaryOp op, UnaryParams p, const float* x, float* y, int6
 void unary_f32__avx2(UnaryOp op, UnaryParams p, const float* x, float* y, int64_t n);
 void unary_f32__avx512(UnaryOp op, UnaryParams p, const float* x, float* y, int64_t n);
 
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

@@ -1,6 +1,8 @@
 #include "common.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 Result<std::vector<double>> read_doubles(const TensorView& t, const char* what) {
   std::vector<double> r(static_cast<size_t>(t.numel()));
@@ -18,4 +20,6 @@ Result<std::vector<double>> read_doubles(const TensorView& t, const char* what) 
   return r;
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

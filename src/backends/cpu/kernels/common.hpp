@@ -13,7 +13,9 @@
 #include "obol/graph/graph.hpp"
 #include "registry.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 // --- Kernels from callables ---------------------------------------------------------------------
 
@@ -175,4 +177,6 @@ void broadcast_binary(const TensorView& a, const TensorView& b, const TensorView
                          });
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

@@ -11,7 +11,9 @@
 #include "obol/backend/backend.hpp"
 #include "obol/graph/executor.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 namespace {
 
@@ -344,4 +346,6 @@ void register_control_flow(CpuOpRegistry& r) {
   r.add(graph::OpKind::Scan, &make_scan);
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

@@ -10,7 +10,9 @@
 
 #include "conv_util.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 Result<ConvAttrs> parse_conv_attrs(const graph::Node& node, bool transpose) {
   ConvAttrs at;
@@ -407,4 +409,6 @@ void register_conv(CpuOpRegistry& r) {
   r.add(graph::OpKind::QLinearConv, &make_qlinear_conv);
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

@@ -9,7 +9,9 @@
 #include "conv_util.hpp"
 #include "quant_gemm.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 namespace {
 
 bool is_q8(DType t) { return t == DType::u8 || t == DType::i8; }
@@ -214,4 +216,6 @@ Result<std::unique_ptr<backend::Kernel>> make_conv_integer(const graph::Graph& g
   });
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

@@ -5,7 +5,9 @@
 
 #include "conv_util.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 namespace {
 
 // The inputs iw in [0, n) whose output column ow0 + iw * s lies inside [0, out).
@@ -147,4 +149,6 @@ Result<std::unique_ptr<backend::Kernel>> make_conv_transpose(const graph::Graph&
   });
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

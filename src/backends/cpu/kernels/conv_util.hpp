@@ -8,7 +8,9 @@
 
 #include "matmul_util.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 Result<std::unique_ptr<backend::Kernel>> make_conv_transpose(const graph::Graph& g, const graph::Node& node);
 Result<std::unique_ptr<backend::Kernel>> make_conv_integer(const graph::Graph& g, const graph::Node& node);
@@ -79,4 +81,6 @@ void conv_direct(const ConvGeom& g, LoadX load_x, LoadW load_w, Store store) {
   });
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

@@ -2,7 +2,9 @@
 // elementwise_binary.cpp and elementwise_misc.cpp.
 #include "elementwise_util.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 void register_elementwise(CpuOpRegistry& r) {
   register_elementwise_unary(r);
@@ -10,4 +12,6 @@ void register_elementwise(CpuOpRegistry& r) {
   register_elementwise_misc(r);
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

@@ -6,7 +6,9 @@
 #include "elementwise_util.hpp"
 #include "obol/kernels/cpu.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 namespace {
 
@@ -481,4 +483,6 @@ void register_elementwise_binary(CpuOpRegistry& r) {
   r.add(OpKind::Mean, &make_mean);
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

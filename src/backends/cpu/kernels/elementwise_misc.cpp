@@ -3,7 +3,9 @@
 
 #include "elementwise_util.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 namespace {
 
@@ -257,4 +259,6 @@ void register_elementwise_misc(CpuOpRegistry& r) {
   r.add(OpKind::Dropout, &make_dropout);
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

@@ -5,7 +5,9 @@
 #include "elementwise_util.hpp"
 #include "obol/kernels/cpu.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 namespace {
 
@@ -370,4 +372,6 @@ void register_elementwise_unary(CpuOpRegistry& r) {
   r.add(OpKind::Clip, &make_clip);
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

@@ -11,7 +11,9 @@
 
 #include "common.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 void register_elementwise_unary(CpuOpRegistry& r);
 void register_elementwise_binary(CpuOpRegistry& r);
@@ -298,4 +300,6 @@ void map_binary(const TensorView& a, const TensorView& b, const TensorView& out,
 }
 
 }  // namespace ew
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

@@ -2,7 +2,9 @@
 // matching ONNX Runtime contrib ops). Each lives in its own fused_<name>.cpp.
 #include "registry.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 void register_fused_matmul(CpuOpRegistry& r);
 void register_fused_conv(CpuOpRegistry& r);
@@ -14,4 +16,6 @@ void register_fused(CpuOpRegistry& r) {
   register_fused_attention(r);
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

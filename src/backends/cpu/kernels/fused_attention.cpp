@@ -11,7 +11,9 @@
 #include "fused_util.hpp"
 #include "matmul_util.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 namespace {
 
@@ -157,4 +159,6 @@ Result<std::unique_ptr<backend::Kernel>> make_attention(const graph::Graph&, con
 
 void register_fused_attention(CpuOpRegistry& r) { r.add(graph::OpKind::ObolAttention, &make_attention); }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

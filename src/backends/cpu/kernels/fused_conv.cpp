@@ -5,7 +5,9 @@
 #include "conv_util.hpp"
 #include "fused_util.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 namespace {
 
@@ -22,4 +24,6 @@ Result<std::unique_ptr<backend::Kernel>> make_fused_conv(const graph::Graph& g, 
 
 void register_fused_conv(CpuOpRegistry& r) { r.add(graph::OpKind::MsFusedConv, &make_fused_conv); }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

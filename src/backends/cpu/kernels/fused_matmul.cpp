@@ -6,7 +6,9 @@
 #include "fused_util.hpp"
 #include "matmul_util.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 namespace {
 
@@ -170,4 +172,6 @@ void register_fused_matmul(CpuOpRegistry& r) {
   r.add(graph::OpKind::MsFusedGemm, &make_fused_gemm);
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

@@ -8,7 +8,9 @@
 #include "common.hpp"
 #include "obol/kernels/ops.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 struct FusedActivation {
   kernels::UnaryOp op = kernels::UnaryOp::identity;
@@ -51,4 +53,6 @@ inline Result<FusedActivation> activation_from_attributes(const graph::Node& nod
   return parse_activation(node, name, alpha, beta, a != nullptr, b != nullptr);
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

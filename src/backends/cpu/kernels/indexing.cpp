@@ -7,7 +7,9 @@
 
 #include "common.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 namespace {
 
@@ -314,4 +316,6 @@ void register_indexing(CpuOpRegistry& r) {
   r.add(graph::OpKind::ScatterND, &make_scatter_nd);
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

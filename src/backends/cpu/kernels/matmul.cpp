@@ -7,7 +7,9 @@
 
 #include "matmul_util.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 namespace {
 
@@ -316,4 +318,6 @@ void register_matmul(CpuOpRegistry& r) {
   register_einsum(r);
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

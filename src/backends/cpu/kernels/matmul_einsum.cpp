@@ -8,7 +8,9 @@
 
 #include "matmul_util.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 namespace {
 
 // Labels are the letters' character codes; the dimensions an ellipsis stands for get kEllipsis + j,
@@ -398,4 +400,6 @@ Result<std::unique_ptr<backend::Kernel>> make_einsum(const graph::Graph&, const 
 
 void register_einsum(CpuOpRegistry& r) { r.add(graph::OpKind::Einsum, &make_einsum); }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

@@ -12,7 +12,9 @@
 #include "obol/core/dtype.hpp"
 #include "obol/kernels/cpu.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 // Einsum's factory, registered by register_matmul (matmul_einsum.cpp).
 void register_einsum(CpuOpRegistry& r);
@@ -218,4 +220,6 @@ void gemm_plain(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64
   }
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

@@ -1,7 +1,9 @@
 // CPU kernels: operators that belong to no larger family (image resizing, ...).
 #include "common.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 void register_resize(CpuOpRegistry& r);
 void register_vision(CpuOpRegistry& r);
@@ -13,4 +15,6 @@ void register_misc(CpuOpRegistry& r) {
   register_signal(r);
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

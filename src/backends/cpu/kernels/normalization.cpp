@@ -5,7 +5,9 @@
 
 #include "normalization_util.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 namespace {
 
@@ -296,4 +298,6 @@ void register_normalization(CpuOpRegistry& r) {
   r.add(graph::OpKind::MeanVarianceNormalization, &make_mean_variance_norm);
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

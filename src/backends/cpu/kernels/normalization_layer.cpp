@@ -5,7 +5,9 @@
 #include "normalization_util.hpp"
 #include "obol/kernels/tensor_ops.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 namespace {
 
@@ -196,4 +198,6 @@ Result<std::unique_ptr<backend::Kernel>> make_mean_variance_norm(const graph::Gr
   return make_mean_variance_norm_impl(g, node);
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

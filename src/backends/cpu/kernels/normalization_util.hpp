@@ -3,7 +3,9 @@
 
 #include "pool_util.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 #define OBOL_NORM_TYPES float, double, F16, BF16
 
@@ -61,4 +63,6 @@ Status expand_param(const TensorView& p, const Shape& target, A* dst, const grap
 Result<std::unique_ptr<backend::Kernel>> make_layer_norm(const graph::Graph& g, const graph::Node& node);
 Result<std::unique_ptr<backend::Kernel>> make_mean_variance_norm(const graph::Graph& g, const graph::Node& node);
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

@@ -6,7 +6,9 @@
 
 #include "pool_util.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 namespace {
 
@@ -240,4 +242,6 @@ void register_pool(CpuOpRegistry& r) {
   r.add(graph::OpKind::MaxRoiPool, &make_max_roi_pool);
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

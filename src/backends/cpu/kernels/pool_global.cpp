@@ -7,7 +7,9 @@
 #include "obol/kernels/cpu.hpp"
 #include "pool_util.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 namespace {
 
@@ -262,4 +264,6 @@ Result<std::unique_ptr<backend::Kernel>> make_max_roi_pool(const graph::Graph& g
   return make_max_roi_pool_impl(g, node);
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <string>
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 namespace {
 
@@ -138,4 +140,6 @@ Result<PoolGeometry> pool_geometry(const graph::Node& node, const PoolAttrs& a, 
   return g;
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

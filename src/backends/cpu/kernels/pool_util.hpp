@@ -10,7 +10,9 @@
 
 #include "common.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 // --- Element access ---------------------------------------------------------------------------
 
@@ -130,4 +132,6 @@ Result<std::unique_ptr<backend::Kernel>> make_global_lp_pool(const graph::Graph&
 Result<std::unique_ptr<backend::Kernel>> make_max_unpool(const graph::Graph& g, const graph::Node& node);
 Result<std::unique_ptr<backend::Kernel>> make_max_roi_pool(const graph::Graph& g, const graph::Node& node);
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

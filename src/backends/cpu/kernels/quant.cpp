@@ -3,7 +3,9 @@
 // quant_matmul.cpp, the 4-bit weight-only matmul in quant_nbits.cpp.
 #include "quant_util.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 void register_quant_matmul(CpuOpRegistry& r);
 void register_quant_nbits(CpuOpRegistry& r);
@@ -290,4 +292,6 @@ void register_quant(CpuOpRegistry& r) {
   register_quant_nbits(r);
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

@@ -1,7 +1,9 @@
 // The int8 GEMM core on obol/kernels/qgemm.hpp.
 #include "quant_gemm.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 Result<QWeights> prepare_qweights(const void* b, bool b_unsigned, int64_t K, int64_t N, int64_t ldb,
                                   const std::vector<int32_t>& zb) {
@@ -64,4 +66,6 @@ Status qgemm_f32(const void* a, bool a_unsigned, int64_t M, int32_t za, float a_
   return kernels::qgemm(g, *w.packed);
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

@@ -9,7 +9,9 @@
 #include "obol/kernels/qgemm.hpp"
 #include "quant_util.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 // B (K x N, uint8 or int8) with its zero points, packed for the default qgemm tier. Immutable once
 // prepared; shared by every session of a model.
@@ -32,4 +34,6 @@ Status qgemm_s32(const void* a, bool a_unsigned, int64_t M, int64_t K, const std
 Status qgemm_f32(const void* a, bool a_unsigned, int64_t M, int32_t za, float a_scale, const QWeights& w,
                  const std::vector<float>& b_scale, const float* bias, float* y, int64_t ldy);
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

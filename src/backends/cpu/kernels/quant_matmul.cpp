@@ -3,7 +3,9 @@
 // weights are prepared once when the kernel is created, other B operands per run.
 #include "quant_gemm.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 namespace {
 
@@ -237,4 +239,6 @@ void register_quant_matmul(CpuOpRegistry& r) {
   r.add(graph::OpKind::MsMatMulIntegerToFloat, &make_matmul_integer_to_float);
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

@@ -4,7 +4,9 @@
 #include "obol/kernels/q4gemm.hpp"
 #include "quant_util.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 namespace {
 
@@ -186,4 +188,6 @@ Result<std::unique_ptr<backend::Kernel>> make_matmul_nbits(const graph::Graph& g
 
 void register_quant_nbits(CpuOpRegistry& r) { r.add(graph::OpKind::MsMatMulNBits, &make_matmul_nbits); }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

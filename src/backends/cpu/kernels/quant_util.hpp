@@ -10,7 +10,9 @@
 
 #include "matmul_util.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 // Integer range of a quantized dtype (u8, i8, u16, i16); false for other types.
 inline bool quant_range(DType t, int32_t& lo, int32_t& hi) {
@@ -167,4 +169,6 @@ void minmax_f32(const float* x, int64_t n, float& lo, float& hi);
 // y[i] = saturate(rint(x[i] / scale) + zero_point) to uint8, using all threads for large n.
 void quantize_u8_f32(const float* x, int64_t n, float scale, uint8_t zero_point, uint8_t* y);
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

@@ -9,7 +9,9 @@
 #include "obol/kernels/tensor_ops.hpp"
 #include "reduce_util.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 namespace {
 
 enum class RedOp { sum, mean, max, min, prod, sum_square, l1, l2, log_sum, log_sum_exp };
@@ -351,4 +353,6 @@ void register_reduce(CpuOpRegistry& r) {
   register_reduce_loss(r);
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

@@ -5,7 +5,9 @@
 
 #include "reduce_util.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 namespace {
 
 #define OBOL_INDEX_TYPES OBOL_CPU_NUMERIC_TYPES, F16, BF16
@@ -273,4 +275,6 @@ void register_reduce_index(CpuOpRegistry& r) {
   r.add(graph::OpKind::CumSum, &make_cumsum);
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

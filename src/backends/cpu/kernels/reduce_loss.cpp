@@ -7,7 +7,9 @@
 
 #include "reduce_util.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 namespace {
 
 #define OBOL_LOSS_TYPES float, double, F16, BF16
@@ -136,4 +138,6 @@ void register_reduce_loss(CpuOpRegistry& r) {
   r.add(graph::OpKind::NegativeLogLikelihoodLoss, &make_loss<false>);
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

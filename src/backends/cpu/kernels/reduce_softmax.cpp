@@ -6,7 +6,9 @@
 #include "obol/kernels/tensor_ops.hpp"
 #include "reduce_util.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 namespace {
 
 #define OBOL_SOFTMAX_TYPES float, double, F16, BF16
@@ -102,4 +104,6 @@ void register_reduce_softmax(CpuOpRegistry& r) {
   r.add(graph::OpKind::Hardmax, &make_soft<SoftKind::hardmax>);
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

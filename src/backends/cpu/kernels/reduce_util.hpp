@@ -10,7 +10,9 @@
 #include "common.hpp"
 #include "obol/core/dtype.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 // The type generic loops compute in: float for the half types, the type itself otherwise.
 template <class T>
@@ -134,4 +136,6 @@ void register_reduce_index(CpuOpRegistry& r);    // ArgMax, ArgMin, TopK, CumSum
 void register_reduce_softmax(CpuOpRegistry& r);  // Softmax, LogSoftmax, Hardmax
 void register_reduce_loss(CpuOpRegistry& r);     // SoftmaxCrossEntropyLoss, NegativeLogLikelihoodLoss
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

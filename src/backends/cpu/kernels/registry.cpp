@@ -1,6 +1,8 @@
 #include "registry.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 const CpuOpRegistry& cpu_op_registry() {
   static const CpuOpRegistry registry = [] {
@@ -13,4 +15,6 @@ const CpuOpRegistry& cpu_op_registry() {
   return registry;
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

@@ -6,7 +6,9 @@
 #include "obol/backend/kernel.hpp"
 #include "obol/graph/graph.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 // Compiles one node: validates attributes and whatever input types the graph knows, captures
 // constant inputs (pre-packing weights), and returns a Kernel. Errors name the node.
@@ -25,4 +27,6 @@ struct CpuOpRegistry {
 // All families registered, built once.
 const CpuOpRegistry& cpu_op_registry();
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

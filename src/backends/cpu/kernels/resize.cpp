@@ -13,7 +13,9 @@
 
 #include "common.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 namespace {
 
@@ -387,4 +389,6 @@ void register_resize(CpuOpRegistry& r) {
   r.add(graph::OpKind::Upsample, &make_resize);
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

@@ -14,7 +14,9 @@
 #include "obol/kernels/cpu.hpp"
 #include "rnn_util.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 namespace {
 
@@ -345,4 +347,6 @@ void register_rnn(CpuOpRegistry& r) {
   r.add(graph::OpKind::LSTM, &make_lstm);
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

@@ -4,7 +4,9 @@
 
 #include "rnn_util.hpp"
 
-namespace obol::cpu::rnn {
+namespace obol {
+inline namespace v1 {
+namespace cpu::rnn {
 
 namespace {
 
@@ -105,4 +107,6 @@ Result<RnnAttrs> parse_rnn_attrs(const graph::Node& node, Cell cell) {
   return a;
 }
 
-}  // namespace obol::cpu::rnn
+}  // namespace cpu::rnn
+}  // inline namespace v1
+}  // namespace obol

@@ -9,7 +9,9 @@
 
 #include "common.hpp"
 
-namespace obol::cpu::rnn {
+namespace obol {
+inline namespace v1 {
+namespace cpu::rnn {
 
 enum class Act { relu, tanh, sigmoid, affine, leaky_relu, thresholded_relu, scaled_tanh, hard_sigmoid, elu, softsign, softplus };
 
@@ -60,4 +62,6 @@ inline T activate(const Activation& a, T x) {
   return x;
 }
 
-}  // namespace obol::cpu::rnn
+}  // namespace cpu::rnn
+}  // inline namespace v1
+}  // namespace obol

@@ -10,7 +10,9 @@
 #include "common.hpp"
 #include "tensor_util.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 namespace {
 
@@ -292,4 +294,6 @@ void register_signal(CpuOpRegistry& r) {
   r.add(graph::OpKind::MelWeightMatrix, &make_mel);
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

@@ -5,7 +5,9 @@
 #include "obol/kernels/tensor_ops.hpp"
 #include "tensor_util.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 namespace {
 
@@ -275,4 +277,6 @@ void register_tensor(CpuOpRegistry& r) {
   r.add(OpKind::Unique, &make_unique);
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

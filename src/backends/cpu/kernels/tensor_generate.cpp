@@ -6,7 +6,9 @@
 
 #include "tensor_util.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 namespace {
 
@@ -228,4 +230,6 @@ KernelResult make_trilu(const graph::Graph& g, const graph::Node& node) {
   });
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

@@ -5,7 +5,9 @@
 
 #include "tensor_util.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 namespace {
 
@@ -396,4 +398,6 @@ KernelResult make_space_to_depth(const graph::Graph& g, const graph::Node& node)
   });
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

@@ -3,7 +3,9 @@
 
 #include "tensor_util.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 namespace {
 
@@ -198,4 +200,6 @@ KernelResult make_pad(const graph::Graph& g, const graph::Node& node) {
   });
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

@@ -6,7 +6,9 @@
 
 #include "tensor_util.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 KernelResult make_reverse_sequence(const graph::Graph& g, const graph::Node& node) {
   (void)g;
@@ -244,4 +246,6 @@ KernelResult make_unique(const graph::Graph& g, const graph::Node& node) {
   });
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 Status read_int_list(const NodeTag& tag, const TensorView& t, const char* what, int64_t* out, int cap, int* n) {
   if (t.rank() > 1)
@@ -184,4 +186,6 @@ Status copy_reshaped(const NodeTag& tag, backend::KernelContext& ctx, const Shap
   return Status::ok();
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

@@ -8,7 +8,9 @@
 
 #include "common.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 using KernelResult = Result<std::unique_ptr<backend::Kernel>>;
 
@@ -127,4 +129,6 @@ Result<DType> dtype_from_onnx(const graph::Node& node, int64_t data_type, const 
 // one buffer (the kernels declare input 0 in place).
 Status copy_reshaped(const NodeTag& tag, backend::KernelContext& ctx, const Shape& shape);
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

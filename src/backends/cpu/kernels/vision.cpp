@@ -7,7 +7,9 @@
 
 #include "common.hpp"
 
-namespace obol::cpu {
+namespace obol {
+inline namespace v1 {
+namespace cpu {
 
 namespace {
 
@@ -442,4 +444,6 @@ void register_vision(CpuOpRegistry& r) {
   r.add(graph::OpKind::Det, &make_det);
 }
 
-}  // namespace obol::cpu
+}  // namespace cpu
+}  // inline namespace v1
+}  // namespace obol

@@ -6,7 +6,9 @@
 #include "obol/core/status.hpp"
 #include "obol/core/tensor.hpp"
 
-namespace obol::kernels::ops_detail {
+namespace obol {
+inline namespace v1 {
+namespace kernels::ops_detail {
 
 // Elements per parallel task below which splitting costs more than it saves.
 inline constexpr int64_t kMinElemsPerTask = 1 << 14;
@@ -40,4 +42,6 @@ inline Status check_same_shape(const char* op, const TensorView& out, const Shap
   return Status::ok();
 }
 
-}  // namespace obol::kernels::ops_detail
+}  // namespace kernels::ops_detail
+}  // inline namespace v1
+}  // namespace obol

@@ -5,7 +5,9 @@
 #include "obol/core/parallel.hpp"
 #include "obol/kernels/tensor_ops.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 
 using ops_detail::check_same_shape;
 using ops_detail::check_tensor;
@@ -124,4 +126,6 @@ Status binary(const KernelTable& k, BinaryOp op, const TensorView& a, const Tens
   return Status::ok();
 }
 
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

@@ -6,7 +6,9 @@
 #include "obol/core/parallel.hpp"
 #include "obol/kernels/tensor_ops.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 
 using ops_detail::check_same_shape;
 using ops_detail::check_tensor;
@@ -130,4 +132,6 @@ Status reduce(const KernelTable& k, ReduceOp op, const TensorView& in, const Axi
   return Status::ok();
 }
 
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

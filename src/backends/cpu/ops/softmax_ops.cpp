@@ -5,7 +5,9 @@
 #include "obol/core/parallel.hpp"
 #include "obol/kernels/tensor_ops.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 
 using ops_detail::check_same_shape;
 using ops_detail::check_tensor;
@@ -84,4 +86,6 @@ Status softmax(const KernelTable& k, const TensorView& in, int64_t axis, bool lo
   return Status::ok();
 }
 
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol

@@ -6,7 +6,9 @@
 #include "obol/core/parallel.hpp"
 #include "obol/kernels/tensor_ops.hpp"
 
-namespace obol::kernels {
+namespace obol {
+inline namespace v1 {
+namespace kernels {
 
 using ops_detail::check_same_shape;
 using ops_detail::check_tensor;
@@ -208,4 +210,6 @@ Status transpose(const KernelTable& k, const TensorView& in, const AxisList& per
   return Status::ok();
 }
 
-}  // namespace obol::kernels
+}  // namespace kernels
+}  // inline namespace v1
+}  // namespace obol
