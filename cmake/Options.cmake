@@ -12,3 +12,7 @@ option(OBOL_WITH_ONEDNN "Use oneDNN as an optional CPU provider (benchmarks comp
 option(OBOL_WERROR "Treat compiler warnings as errors" OFF)
 set(OBOL_SANITIZE "" CACHE STRING "Sanitizers to build with: empty, 'address;undefined' or 'thread'")
 option(OBOL_X86_ISAS "Compile the AVX2 and AVX-512 kernel tiers (x86-64 only)" ON)
+# Compile cold code for size (see src/CMakeLists.txt): the operators' generic every-dtype loops with
+# -Os and control code with -O2, while the SIMD tiers and hot operators stay at -O3. Release only.
+# Turning it off gives a libobol.so of about 5.7 MiB with faster non-f32 fallbacks.
+option(OBOL_SIZE_OPTIMIZED_OPS "Compile cold code for size (-Os/-O2) in Release builds" ON)

@@ -1,7 +1,8 @@
 # cmake -DLIB=libobol.so -DHEADER=obol.h -DSONAME=libobol.so.N -DTESTS_DIR=... -DNM=nm -DREADELF=readelf
 #       [-DCHECK_INIT_ARRAY=OFF] -P check_exports.cmake
 #
-#  1. nm -D --defined-only shows only obol_* functions (plus the symbol-version node OBOL_<major>).
+#  1. nm -D --defined-only shows only obol_* functions (plus the symbol-version node OBOL_<major>)
+#     as global symbols; local entries of .dynsym bind nothing and are skipped.
 #  2. Every function obol.h declares is exported, and every exported one is declared.
 #  3. Every declared function is called somewhere in the C tests.
 #  4. The SONAME is libobol.so.<C API major>.
@@ -28,6 +29,9 @@ foreach(line IN LISTS nm_lines)
   set(kind "${CMAKE_MATCH_1}")
   set(name "${CMAKE_MATCH_2}")
   string(REGEX REPLACE "@.*$" "" name "${name}")
+  if(kind MATCHES "^[a-z]$")
+    continue()  # a LOCAL entry (gold lists hidden TLS symbols so); nothing outside can bind to it
+  endif()
   if(kind STREQUAL "A" AND name MATCHES "^OBOL_[0-9.]+$")
     continue()  # the version node of the symbol version script
   endif()

@@ -286,86 +286,132 @@ inline int max_threads() {
   return n < 1 ? 1 : n;
 }
 
-template <class F>
-void parallel_for(int64_t n_tasks, F&& fn) {
+#if defined(__GNUC__)
+#define OBOL_PARALLEL_NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define OBOL_PARALLEL_NOINLINE __declspec(noinline)
+#else
+#define OBOL_PARALLEL_NOINLINE
+#endif
+
+namespace detail {
+
+using TaskFn = void (*)(void* ctx, int64_t i);
+using RangeFn = void (*)(void* ctx, int64_t begin, int64_t end);
+
+// The scheduling behind parallel_for, written once: templates only wrap the caller's callable in
+// a task pointer, so each loop body is compiled once (into its task function) rather than once
+// per scheduler path.
+OBOL_PARALLEL_NOINLINE inline void run_tasks(int64_t n_tasks, TaskFn task, void* ctx) {
   if (n_tasks <= 0) return;
   const int threads = max_threads();
   if (n_tasks == 1 || threads == 1) {
-    for (int64_t i = 0; i < n_tasks; ++i) fn(i);
+    for (int64_t i = 0; i < n_tasks; ++i) task(ctx, i);
     return;
   }
-  using Fn = std::remove_reference_t<F>;
-  auto trampoline = [](void* ctx, int64_t i) {
-    const bool was = detail::in_parallel_region;
-    detail::in_parallel_region = true;
-    (*static_cast<Fn*>(ctx))(i);
-    detail::in_parallel_region = was;
+  struct Marked {
+    TaskFn task;
+    void* ctx;
+  } marked{task, ctx};
+  // Tasks run with in_parallel_region set, so nested parallel_for calls run serially.
+  auto marked_task = [](void* c, int64_t i) {
+    const auto* m = static_cast<const Marked*>(c);
+    const bool was = in_parallel_region;
+    in_parallel_region = true;
+    m->task(m->ctx, i);
+    in_parallel_region = was;
   };
-  void* ctx = const_cast<void*>(static_cast<const void*>(&fn));
-  const detail::ParallelState& s = detail::parallel_state();
+  const ParallelState& s = parallel_state();
   if (s.hooks.run) {
-    s.hooks.run(s.hooks.user, n_tasks, trampoline, ctx);
+    s.hooks.run(s.hooks.user, n_tasks, marked_task, &marked);
     return;
   }
 #if defined(_OPENMP)
-  if (detail::current_scheduler() == Scheduler::openmp) {
+  if (current_scheduler() == Scheduler::openmp) {
     const int nt = static_cast<int>(n_tasks < threads ? n_tasks : threads);
 #pragma omp parallel num_threads(nt)
     {
-      detail::in_parallel_region = true;
+      in_parallel_region = true;
 #pragma omp for schedule(static)
-      for (int64_t i = 0; i < n_tasks; ++i) fn(i);
-      detail::in_parallel_region = false;
+      for (int64_t i = 0; i < n_tasks; ++i) task(ctx, i);
+      in_parallel_region = false;
     }
     return;
   }
 #endif
-  if (n_tasks > detail::WorkerPool::kMaxTasks) {
+  if (n_tasks > WorkerPool::kMaxTasks) {
     // More tasks than the pool's counter holds: run contiguous blocks of indices, one per task.
-    // (A non-recursive wrapper: calling parallel_for again here would instantiate it forever.)
     struct Blocks {
-      Fn* fn;
+      TaskFn task;
+      void* ctx;
       int64_t n;
-    } blocks{&fn, n_tasks};
+    } blocks{task, ctx, n_tasks};
     auto block_task = [](void* c, int64_t b) {
-      auto* bl = static_cast<Blocks*>(c);
-      const bool was = detail::in_parallel_region;
-      detail::in_parallel_region = true;
-      const int64_t k = detail::WorkerPool::kMaxTasks;
+      const auto* bl = static_cast<const Blocks*>(c);
+      const bool was = in_parallel_region;
+      in_parallel_region = true;
+      const int64_t k = WorkerPool::kMaxTasks;
       const int64_t e = bl->n * (b + 1) / k;
-      for (int64_t i = bl->n * b / k; i < e; ++i) (*bl->fn)(i);
-      detail::in_parallel_region = was;
+      for (int64_t i = bl->n * b / k; i < e; ++i) bl->task(bl->ctx, i);
+      in_parallel_region = was;
     };
-    const int64_t k = detail::WorkerPool::kMaxTasks;
-    if (!detail::default_pool().try_run(k, threads - 1, block_task, &blocks))
+    const int64_t k = WorkerPool::kMaxTasks;
+    if (!default_pool().try_run(k, threads - 1, block_task, &blocks))
       for (int64_t b = 0; b < k; ++b) block_task(&blocks, b);
     return;
   }
   const int64_t helpers = (n_tasks < threads ? n_tasks : threads) - 1;
-  if (!detail::default_pool().try_run(n_tasks, static_cast<int>(helpers), trampoline, ctx)) {
+  if (!default_pool().try_run(n_tasks, static_cast<int>(helpers), marked_task, &marked)) {
     // Another thread's job holds the pool: run this one here.
-    for (int64_t i = 0; i < n_tasks; ++i) trampoline(ctx, i);
+    for (int64_t i = 0; i < n_tasks; ++i) marked_task(&marked, i);
   }
 }
 
-// Splits [0, n) into at most max_threads() contiguous chunks of at least `grain` items and calls
-// fn(begin, end) for each.
-template <class F>
-void parallel_for_range(int64_t n, int64_t grain, F&& fn) {
+// parallel_for_range's chunking, written once (see run_tasks).
+OBOL_PARALLEL_NOINLINE inline void run_range(int64_t n, int64_t grain, RangeFn fn, void* ctx) {
   if (n <= 0) return;
   if (grain < 1) grain = 1;
   int64_t chunks = (n + grain - 1) / grain;
   const int64_t threads = max_threads();
   if (chunks > threads) chunks = threads;
   if (chunks <= 1) {
-    fn(int64_t{0}, n);
+    fn(ctx, 0, n);
     return;
   }
-  parallel_for(chunks, [&](int64_t c) {
-    const int64_t b = n * c / chunks;
-    const int64_t e = n * (c + 1) / chunks;
-    if (b < e) fn(b, e);
-  });
+  struct Chunks {
+    RangeFn fn;
+    void* ctx;
+    int64_t n, chunks;
+  } c{fn, ctx, n, chunks};
+  run_tasks(
+      chunks,
+      [](void* p, int64_t i) {
+        const auto* ch = static_cast<const Chunks*>(p);
+        const int64_t b = ch->n * i / ch->chunks;
+        const int64_t e = ch->n * (i + 1) / ch->chunks;
+        if (b < e) ch->fn(ch->ctx, b, e);
+      },
+      &c);
+}
+
+}  // namespace detail
+
+template <class F>
+void parallel_for(int64_t n_tasks, F&& fn) {
+  using Fn = std::remove_reference_t<F>;
+  detail::run_tasks(
+      n_tasks, [](void* ctx, int64_t i) { (*static_cast<Fn*>(ctx))(i); },
+      const_cast<void*>(static_cast<const void*>(&fn)));
+}
+
+// Splits [0, n) into at most max_threads() contiguous chunks of at least `grain` items and calls
+// fn(begin, end) for each.
+template <class F>
+void parallel_for_range(int64_t n, int64_t grain, F&& fn) {
+  using Fn = std::remove_reference_t<F>;
+  detail::run_range(
+      n, grain, [](void* ctx, int64_t b, int64_t e) { (*static_cast<Fn*>(ctx))(b, e); },
+      const_cast<void*>(static_cast<const void*>(&fn)));
 }
 
 }  // inline namespace v1

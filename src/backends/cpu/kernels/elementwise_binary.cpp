@@ -2,6 +2,7 @@
 // bit shifts, PRelu) and the variadic Min, Max, Sum and Mean.
 #include <cmath>
 #include <optional>
+#include <vector>
 
 #include "elementwise_util.hpp"
 #include "obol/kernels/cpu.hpp"
@@ -293,30 +294,46 @@ Result<KernelPtr> make_pow(const graph::Graph& g, const graph::Node& node) {
           simd_binary(BinaryOp::pow, a, b, y);
           return Status::ok();
         }
+        // The exponent is read once as int64 (integer types; uint64 saturates) or double (the
+        // rest), so each base type is compiled against two exponent types, not twelve.
+        const bool int_exp = !dtype_info(b.dtype()).is_float;
+        std::vector<int64_t> ei(int_exp ? static_cast<size_t>(b.numel()) : 0);
+        std::vector<double> ed(int_exp ? 0 : static_cast<size_t>(b.numel()));
+        OBOL_RETURN_IF_ERROR(ew::dispatch(ew::NumericTypes{}, b.dtype(), [&](auto tb) {
+          using Tb = decltype(tb);
+          const Tb* pb = b.data_as<const Tb>();
+          for (size_t i = 0; i < ei.size() + ed.size(); ++i) {
+            if constexpr (std::is_integral_v<Tb>) {
+              if constexpr (std::is_unsigned_v<Tb>)
+                ei[i] = pb[i] > Tb(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(pb[i]);
+              else
+                ei[i] = static_cast<int64_t>(pb[i]);
+            } else {
+              ed[i] = static_cast<double>(ew::load(pb[i]));
+            }
+          }
+          return Status::ok();
+        }));
+        const TensorView e = int_exp ? TensorView(ei.data(), DType::i64, b.shape())
+                                     : TensorView(ed.data(), DType::f64, b.shape());
         return ew::dispatch(ew::NumericTypes{}, a.dtype(), [&](auto ta) {
           using Ta = decltype(ta);
-          return ew::dispatch(ew::NumericTypes{}, b.dtype(), [&](auto tb) {
-            using Tb = decltype(tb);
-            using Ca = ew::calc_t<Ta>;
-            using Cb = ew::calc_t<Tb>;
-            ew::map_binary<Ta, Tb, Ta>(a, b, y, [](Ta u, Tb v) {
+          using Ca = ew::calc_t<Ta>;
+          auto run = [&](auto te) {
+            using E = decltype(te);
+            ew::map_binary<Ta, E, Ta>(a, e, y, [](Ta u, E v) {
               const Ca x = ew::load(u);
-              const Cb e = ew::load(v);
-              if constexpr (std::is_integral_v<Ca> && std::is_integral_v<Cb>) {
-                if constexpr (std::is_unsigned_v<Cb>) {
-                  const uint64_t ue = static_cast<uint64_t>(e);
-                  return int_pow(x, ue > uint64_t(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(ue));
-                } else {
-                  return int_pow(x, static_cast<int64_t>(e));
-                }
-              } else if constexpr (std::is_same_v<Ca, float> && std::is_same_v<Cb, float>) {
-                return ew::store<Ta>(std::pow(x, e));
-              } else {
-                return ew::convert<Ta>(std::pow(static_cast<double>(x), static_cast<double>(e)));
-              }
+              if constexpr (std::is_integral_v<Ca> && std::is_integral_v<E>)
+                return int_pow(x, v);
+              else
+                return ew::convert<Ta>(std::pow(static_cast<double>(x), static_cast<double>(v)));
             });
-            return Status::ok();
-          });
+          };
+          if (int_exp)
+            run(int64_t{});
+          else
+            run(double{});
+          return Status::ok();
         });
       },
       0);
