@@ -201,3 +201,28 @@ struct obol_session {
   std::shared_ptr<obol::econ::Profiler> profiler;  // option "metrics"
   obol::capi::SessionCounters counters;
 };
+
+// --- economics objects (batcher.cpp, cache.cpp, router.cpp) ---------------------------------------
+
+namespace obol {
+inline namespace v1 {
+namespace capi {
+
+// The SessionOptions and optimisation level for the sessions a batcher, cache or router makes
+// itself. Refuses "threads" = "1" and "metrics" = "1", which only obol_session honours.
+obol_status* econ_session_options(const char* component, const obol_session_options* options, int& level,
+                                  SessionOptions& out);
+// The views of n C tensors (each non-NULL; `inputs` may be NULL only when n is 0).
+obol_status* gather_views(const char* component, const char* function, const obol_tensor* const* inputs, size_t n,
+                          std::vector<TensorView>& views);
+// Hands `results` out as new C tensors in outputs[0 .. n_outputs) (all or none): moved when the env
+// allocates as obol's default allocator does, else copied with the env's allocator.
+obol_status* hand_out(const char* component, const char* function, std::vector<Tensor>& results,
+                      const std::shared_ptr<EnvState>& env, obol_tensor** outputs, size_t n_outputs);
+// Borrowed C tensors over `views` (for callbacks), and the pointer array to pass.
+void borrow(const std::vector<TensorView>& views, std::vector<obol_tensor>& boxes,
+            std::vector<const obol_tensor*>& ptrs);
+
+}  // namespace capi
+}  // inline namespace v1
+}  // namespace obol

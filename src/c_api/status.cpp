@@ -85,6 +85,8 @@ const char* obol_status_message(const obol_status* status) { return status ? sta
 const char* obol_error_code_name(obol_error_code code) {
   const int c = obol::capi::enum_value(code);
   if (c == OBOL_ERROR_VERSION_MISMATCH) return "version_mismatch";
+  if (c == OBOL_ERROR_QUEUE_FULL) return "queue_full";
+  if (c == OBOL_ERROR_TIMEOUT) return "timeout";
   if (c < 0 || c > static_cast<int>(obol::StatusCode::unavailable)) return "unknown";
   return obol::status_code_name(static_cast<obol::StatusCode>(c));
 }

@@ -29,6 +29,9 @@ static void test_error_code_names(void) {
   CHECK(strcmp(obol_error_code_name(OBOL_ERROR_CANCELLED), "cancelled") == 0);
   CHECK(strcmp(obol_error_code_name(OBOL_ERROR_UNAVAILABLE), "unavailable") == 0);
   CHECK(strcmp(obol_error_code_name(OBOL_ERROR_VERSION_MISMATCH), "version_mismatch") == 0);
+  CHECK(strcmp(obol_error_code_name(OBOL_ERROR_QUEUE_FULL), "queue_full") == 0);
+  CHECK(strcmp(obol_error_code_name(OBOL_ERROR_TIMEOUT), "timeout") == 0);
+  CHECK(strcmp(obol_error_code_name((obol_error_code)67), "unknown") == 0);
   CHECK(strcmp(obol_error_code_name((obol_error_code)40), "unknown") == 0);
   CHECK(strcmp(obol_error_code_name((obol_error_code)-1), "unknown") == 0);
 }
@@ -66,7 +69,7 @@ static void test_version_mismatch(void) {
   const uint32_t next_major = OBOL_MAKE_API_VERSION(OBOL_API_VERSION_MAJOR + 1, 0, 0);
   const uint32_t newer_minor = OBOL_MAKE_API_VERSION(OBOL_API_VERSION_MAJOR, OBOL_API_VERSION_MINOR + 1, 0);
   CHECK_ERR(obol_env_create(next_major, NULL, &env), OBOL_ERROR_VERSION_MISMATCH, "built against obol C API 2.0.0");
-  CHECK_ERR(obol_env_create(newer_minor, NULL, &env), OBOL_ERROR_VERSION_MISMATCH, "the library is 1.0.0");
+  CHECK_ERR(obol_env_create(newer_minor, NULL, &env), OBOL_ERROR_VERSION_MISMATCH, "the library is 1.1.0");
   CHECK_ERR(obol_env_create(0, NULL, &env), OBOL_ERROR_VERSION_MISMATCH, "major versions must match");
   CHECK(env == sentinel);
   /* A newer patch level is compatible. */
