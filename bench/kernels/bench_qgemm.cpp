@@ -42,7 +42,8 @@ struct Shape {
   int64_t M, N, K;
 };
 
-constexpr Shape kShapes[] = {{128, 768, 768}, {128, 3072, 768}, {512, 512, 512}, {1024, 1024, 1024}, {1, 4096, 4096}};
+constexpr Shape kShapes[] = {{128, 768, 768}, {128, 3072, 768}, {512, 512, 512}, {1024, 1024, 1024}, {1, 4096, 4096},
+                             {128, 384, 384}, {128, 1536, 384}, {128, 384, 1536}};  // the last three: MiniLM
 constexpr Shape kGemv[] = {{1, 4096, 4096}, {1, 11008, 4096}};
 constexpr int kThreads[] = {1, 2};
 constexpr size_t kRotateBytes = size_t{160} << 20;  // all copies together: well past a 32 MiB L3

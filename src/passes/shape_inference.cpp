@@ -579,6 +579,48 @@ std::vector<ValueType> infer_node_types(const Graph& g, const Node& n) {
     case OpKind::ObolAttention:
       y = attention(g, n);
       break;
+    // Quantize / dequantize: the input's shape; the zero point's (or the scale's) element type.
+    case OpKind::QuantizeLinear:
+    case OpKind::MsQuantizeLinear:
+      y = same_as_input(g, n);
+      y.dtype = has_input(n, 2) ? type_of(g, n, 2).dtype : DType::invalid;  // else output_dtype or uint8
+      break;
+    case OpKind::DequantizeLinear:
+    case OpKind::MsDequantizeLinear:
+      y = same_as_input(g, n);
+      y.dtype = type_of(g, n, 1).dtype;
+      break;
+    case OpKind::DynamicQuantizeLinear:
+      y = same_as_input(g, n);
+      y.dtype = DType::u8;
+      if (out.size() > 1) out[1] = ranked(DType::f32, Dims{});
+      if (out.size() > 2) out[2] = ranked(DType::u8, Dims{});
+      break;
+    // Integer and quantized GEMMs: the shape of the MatMul of A and B.
+    case OpKind::MatMulInteger:
+      y = matmul(type_of(g, n, 0), type_of(g, n, 1), DType::i32);
+      break;
+    case OpKind::QLinearMatMul:
+      y = matmul(type_of(g, n, 0), type_of(g, n, 3), has_input(n, 7) ? type_of(g, n, 7).dtype : t0);
+      break;
+    case OpKind::MsDynamicQuantizeMatMul:
+      y = matmul(type_of(g, n, 0), type_of(g, n, 1), t0);
+      break;
+    case OpKind::MsMatMulIntegerToFloat:
+      y = matmul(type_of(g, n, 0), type_of(g, n, 1), type_of(g, n, 2).dtype);
+      break;
+    case OpKind::MsMatMulNBits: {  // B is packed; the attribute N gives the output's last dimension
+      const ValueType& a = type_of(g, n, 0);
+      auto cols = n.attr_int("N", 0);
+      if (a.rank_known && !a.dims.empty() && cols.is_ok() && *cols > 0) {
+        Dims d(a.dims.begin(), a.dims.end() - 1);
+        d.push_back(Dim::known(*cols));
+        y = ranked(t0, std::move(d));
+      } else {
+        y = unranked(t0);
+      }
+      break;
+    }
     // Convolution and pooling.
     case OpKind::Conv:
     case OpKind::MsFusedConv:

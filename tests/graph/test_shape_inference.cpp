@@ -217,3 +217,34 @@ TEST_CASE("Inference refines a symbolic declaration and keeps a matching one", "
   REQUIRE(optimize(u.g, OptLevel::none).is_ok());
   CHECK_FALSE(u.g.value(u.g.outputs()[0]).type.rank_known);
 }
+
+TEST_CASE("Shape inference through quantized matmuls and quantize/dequantize", "[graph][shape]") {
+  G t;
+  const ValueId x = t.input(DType::f32, {sym("batch"), sym("seq"), k(384)});
+  const ValueId w8 = t.constant<int8_t>(Shape{384, 768}, std::vector<int8_t>(384 * 768, 1));
+  const ValueId ws = t.constant<float>(Shape{768}, std::vector<float>(768, 0.01f));
+  const ValueId dq = t.op(OpKind::MsDynamicQuantizeMatMul, {x, w8, ws});
+  const ValueId qx = t.op(OpKind::DynamicQuantizeLinear, {x});
+  const ValueId xs = t.constant<float>(Shape{}, {0.1f});
+  const ValueId xz = t.constant<uint8_t>(Shape{}, {128});
+  const ValueId q = t.op(OpKind::QuantizeLinear, {x, xs, xz}, {}, 13);
+  const ValueId dqx = t.op(OpKind::DequantizeLinear, {q, xs, xz}, {}, 13);
+  const ValueId mmi = t.op(OpKind::MatMulInteger, {q, w8}, {}, 10);
+  const ValueId itf = t.op(OpKind::MsMatMulIntegerToFloat, {q, w8, xs, ws});
+  const ValueId wz = t.constant<int8_t>(Shape{}, {0});
+  const ValueId yz = t.constant<int8_t>(Shape{}, {0});
+  const ValueId qlm = t.op(OpKind::QLinearMatMul, {q, xs, xz, w8, xs, wz, xs, yz}, {}, 10);
+  const ValueId packed = t.constant<uint8_t>(Shape{1000, 12, 16}, std::vector<uint8_t>(1000 * 12 * 16, 0));
+  const ValueId nb = t.op(OpKind::MsMatMulNBits, {x, packed, ws}, {ai("K", 384), ai("N", 1000), ai("bits", 4),
+                                                                  ai("block_size", 32)});
+  auto n = infer_shapes(t.g);
+  REQUIRE(n.is_ok());
+  CHECK(t.type(dq) == "f32[batch, seq, 768]");
+  CHECK(t.type(qx) == "u8[batch, seq, 384]");
+  CHECK(t.type(q) == "u8[batch, seq, 384]");
+  CHECK(t.type(dqx) == "f32[batch, seq, 384]");
+  CHECK(t.type(mmi) == "i32[batch, seq, 768]");
+  CHECK(t.type(itf) == "f32[batch, seq, 768]");
+  CHECK(t.type(qlm) == "i8[batch, seq, 768]");
+  CHECK(t.type(nb) == "f32[batch, seq, 1000]");
+}

@@ -108,6 +108,13 @@ struct KernelTable {
   void (*rms_norm_f32)(const float* x, const float* gamma, float* y, int64_t rows, int64_t n, float eps) = nullptr;
   // y (cols x rows, leading dim ldy) = transpose of x (rows x cols, leading dim ldx), for 4-byte elements.
   void (*transpose_2d_32)(const void* x, int64_t ldx, void* y, int64_t ldy, int64_t rows, int64_t cols) = nullptr;
+
+  // Activation quantization (DynamicQuantizeLinear, DynamicQuantizeMatMul, per-tensor QuantizeLinear).
+  // *lo and *hi = the smallest and largest of x[0, n), NaN skipped; both 0 when n is 0 or all are NaN.
+  void (*minmax_f32)(const float* x, int64_t n, float* lo, float* hi) = nullptr;
+  // y[i] = saturate_u8(rint(x[i] / scale) + zero_point), rint rounding half to even; NaN gives 0.
+  // zero_point is in [0, 255]; scale is finite and > 0. Bit-exact on every tier.
+  void (*quantize_u8_f32)(const float* x, int64_t n, float scale, int32_t zero_point, uint8_t* y) = nullptr;
 };
 
 // The table in use: the best supported tier, or the one OBOL_CPU_ISA forces.

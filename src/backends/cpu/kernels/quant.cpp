@@ -10,55 +10,39 @@ namespace cpu {
 void register_quant_matmul(CpuOpRegistry& r);
 void register_quant_nbits(CpuOpRegistry& r);
 
+// Both run the isa tier's kernel (KernelTable::minmax_f32 / quantize_u8_f32), split across threads.
 void minmax_f32(const float* x, int64_t n, float& lo, float& hi) {
+  const kernels::KernelTable& k = kernels::cpu_kernels();
   constexpr int64_t kChunk = 1 << 16;
   const int64_t chunks = (n + kChunk - 1) / kChunk;
   if (chunks <= 1) {
-    // Eight independent lanes (vectorizable compares and selects); a NaN compares false and is skipped.
-    constexpr int kLanes = 8;
-    float a[kLanes], b[kLanes];
-    for (int j = 0; j < kLanes; ++j) {
-      a[j] = std::numeric_limits<float>::infinity();
-      b[j] = -std::numeric_limits<float>::infinity();
-    }
-    int64_t i = 0;
-    for (; i + kLanes <= n; i += kLanes)
-      for (int j = 0; j < kLanes; ++j) {
-        const float v = x[i + j];
-        a[j] = v < a[j] ? v : a[j];
-        b[j] = v > b[j] ? v : b[j];
-      }
-    for (; i < n; ++i) {
-      a[0] = x[i] < a[0] ? x[i] : a[0];
-      b[0] = x[i] > b[0] ? x[i] : b[0];
-    }
-    for (int j = 1; j < kLanes; ++j) {
-      a[0] = std::min(a[0], a[j]);
-      b[0] = std::max(b[0], b[j]);
-    }
-    lo = n ? a[0] : 0.0f;
-    hi = n ? b[0] : 0.0f;
-    if (lo > hi) lo = hi = 0.0f;  // every value NaN
+    k.minmax_f32(x, n, &lo, &hi);
     return;
   }
   std::vector<float> part_lo(static_cast<size_t>(chunks)), part_hi(static_cast<size_t>(chunks));
+  std::vector<char> any(static_cast<size_t>(chunks));
   parallel_for(chunks, [&](int64_t c) {
     const int64_t b0 = c * kChunk, b1 = std::min(n, b0 + kChunk);
-    minmax_f32(x + b0, b1 - b0, part_lo[static_cast<size_t>(c)], part_hi[static_cast<size_t>(c)]);
+    const auto u = static_cast<size_t>(c);
+    k.minmax_f32(x + b0, b1 - b0, &part_lo[u], &part_hi[u]);
+    // A chunk of only NaN reports 0 / 0, which must not count as values.
+    any[u] = 0;
+    for (int64_t i = b0; i < b1 && !any[u]; ++i) any[u] = x[i] == x[i];
   });
-  lo = *std::min_element(part_lo.begin(), part_lo.end());
-  hi = *std::max_element(part_hi.begin(), part_hi.end());
+  bool found = false;
+  for (size_t c = 0; c < part_lo.size(); ++c) {
+    if (!any[c]) continue;
+    lo = found ? std::min(lo, part_lo[c]) : part_lo[c];
+    hi = found ? std::max(hi, part_hi[c]) : part_hi[c];
+    found = true;
+  }
+  if (!found) lo = hi = 0.0f;
 }
 
 void quantize_u8_f32(const float* x, int64_t n, float scale, uint8_t zero_point, uint8_t* y) {
-  const float zp = zero_point;
+  const kernels::KernelTable& k = kernels::cpu_kernels();
   parallel_for_range(n, 1 << 14, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      // Clamped to [-256, 512] first (no result changes), then rounded half to even.
-      const float v = std::max(std::min(x[i] / scale, 512.0f), -256.0f);
-      const float r = round_half_even_small(v) + zp;
-      y[i] = static_cast<uint8_t>(r > 0.0f ? (r < 255.0f ? r : 255.0f) : 0.0f);
-    }
+    k.quantize_u8_f32(x + i0, i1 - i0, scale, zero_point, y + i0);
   });
 }
 
@@ -150,6 +134,12 @@ Result<std::unique_ptr<backend::Kernel>> make_quantize_linear(const graph::Graph
         const float vlo = static_cast<float>(lo) - zp - 1.0f, vhi = static_cast<float>(hi) - zp + 1.0f;
         const float flo = static_cast<float>(lo), fhi = static_cast<float>(hi);
         const float* px = x.data_as<const float>();
+        if constexpr (std::is_same_v<TY, uint8_t>) {
+          if (std::isfinite(scale) && scale > 0.0f) {  // the isa kernel's contract
+            quantize_u8_f32(px, x.numel(), scale, static_cast<uint8_t>(zp), py);
+            return Status::ok();
+          }
+        }
         parallel_for_range(x.numel(), 16384, [&](int64_t i0, int64_t i1) {
           for (int64_t i = i0; i < i1; ++i) {
             const float v = std::max(std::min(px[i] / scale, vhi), vlo);
