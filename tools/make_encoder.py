@@ -6,7 +6,8 @@
 
 Writes OUT/model.onnx (weights inline, or in OUT/model.onnx.data when they pass --external-mb) and
 OUT/input_0.npy, a random float32 input of shape [batch, seq, hidden] (the embedding output; the
-embedding lookup itself is left out). Each layer is what torch.onnx.export makes of a BERT layer at
+embedding lookup itself is left out). With --classes N the output is a token-classification head's
+logits [batch, seq, N] instead of the last hidden state. Each layer is what torch.onnx.export makes of a BERT layer at
 opset 17 with static shapes:
 
     Q, K, V  = MatMul + Add                            (Linear on a 3-D input)
@@ -102,10 +103,16 @@ def build(args):
         x = b.layer_norm(attn, H, f"{p}.attention.LayerNorm", args.decomposed_layernorm)
         ffn = b.linear(b.gelu(b.linear(x, H, args.ffn, f"{p}.intermediate")), args.ffn, H, f"{p}.output")
         x = b.layer_norm(b.op("Add", [ffn, x]), H, f"{p}.output.LayerNorm", args.decomposed_layernorm)
-    b.nodes.append(helper.make_node("Identity", [x], ["last_hidden_state"], name="/Identity_out"))
+    if args.classes:
+        # A token-classification head (as BertForTokenClassification): one Linear to the class logits.
+        out_name, out_shape = "logits", [B, S, args.classes]
+        x = b.linear(x, H, args.classes, "classifier")
+    else:
+        out_name, out_shape = "last_hidden_state", [B, S, H]
+    b.nodes.append(helper.make_node("Identity", [x], [out_name], name="/Identity_out"))
     graph = helper.make_graph(
         b.nodes, f"encoder_{args.layers}x{H}", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [B, S, H])],
-        [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, [B, S, H])], b.inits)
+        [helper.make_tensor_value_info(out_name, TensorProto.FLOAT, out_shape)], b.inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="obol make_encoder")
     model.ir_version = 8
     return model
@@ -121,6 +128,8 @@ def main():
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--classes", type=int, default=0,
+                    help="add a token-classification head with this many classes (output 'logits')")
     ap.add_argument("--decomposed-layernorm", action="store_true",
                     help="ReduceMean/Sub/Pow/Sqrt/Div instead of LayerNormalization")
     ap.add_argument("--external-mb", type=float, default=64.0,

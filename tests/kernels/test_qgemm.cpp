@@ -365,8 +365,17 @@ TEST_CASE("qgemm avx2 falls back to the exact kernel when one weight pair could 
   set_b(p, 124, 34, 0);
   set_b(p, 127, 34, 0);
   check_avx2_kernel(p, true);
-  // Full-range random weights (the other tests' B) take the fallback.
+  // Full-range random weights (the other tests' B) take the fallback, and so do symmetric 8-bit
+  // weights in [-127, 127] (what int8 quantizers write without reduce_range).
   check_avx2_kernel(make_problem(9, 20, 64, false, true, false, false, 14), false);
+  Problem sym = make_problem(9, 20, 64, false, true, false, false, 15);
+  std::mt19937 rng(15);
+  std::uniform_int_distribution<int> w(-127, 127);
+  for (int64_t k = 0; k < sym.K; ++k)
+    for (int64_t n = 0; n < sym.N; ++n) set_b(sym, k, n, w(rng));
+  set_b(sym, 0, 0, 127);  // one pair past the rule, so a small random B cannot pass it by chance
+  set_b(sym, 1, 0, 127);
+  check_avx2_kernel(sym, false);
 }
 
 TEST_CASE("qgemm agrees with dequantize-then-f32", "[qgemm]") {

@@ -15,6 +15,7 @@
 // pairs to int16, exact under that rule), 2 vpmaddwd with ones (pairs of int16 to int32, exact) and
 // 2 vpaddd for 64 multiply-adds — against 2 broadcasts, 4 vpmaddwd and 4 vpaddd (plus the B
 // sign-extensions) in the fallback, with half the packed-A bytes.
+
 #include <immintrin.h>
 
 #include "qgemm_impl.hpp"
@@ -159,7 +160,6 @@ void tile_maddubs_6(const Plan& p, const uint8_t* a, int64_t astride, const int3
 }  // namespace
 
 bool qgemm_block__avx2(const Plan& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
-  constexpr int MR = 6;
   const int64_t rows = m1 - m0;
   const int64_t stride = round_up(std::max<int64_t>(p.Kp, 16), 16);
   char* mem = static_cast<char*>(qgemm_scratch(0, static_cast<size_t>(rows * stride * 2 + rows * 4 + 64)));
@@ -167,47 +167,21 @@ bool qgemm_block__avx2(const Plan& p, int64_t m0, int64_t m1, int64_t n0, int64_
   int16_t* a = reinterpret_cast<int16_t*>(mem);
   int32_t* rowsum = reinterpret_cast<int32_t*>(mem + rows * stride * 2);
   pack_a_i16(p, m0, rows, a, stride, rowsum);
-  for (int64_t n = n0; n < n1; n += 16) {
-    const int8_t* b = p.B + (n / 16) * p.Kp * 16;
-    const int64_t cnt = std::min<int64_t>(16, n1 - n);
-    int64_t r = 0;
-    for (; r + MR <= rows; r += MR) tile_avx2_6(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt);
-    switch (rows - r) {
-      case 1: tile_avx2<1>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
-      case 2: tile_avx2<2>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
-      case 3: tile_avx2<3>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
-      case 4: tile_avx2<4>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
-      case 5: tile_avx2<5>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
-      default: break;
-    }
-  }
+  for_each_tile(
+      p, a, stride, rowsum, rows, m0, n0, n1, p.Kp,
+      [&](const int16_t* ar, const int32_t* rs, const int8_t* b, int64_t m, int64_t n, int64_t cnt) {
+        tile_avx2_6(p, ar, stride, rs, b, m, n, cnt);
+      },
+      [&](auto R, const int16_t* ar, const int32_t* rs, const int8_t* b, int64_t m, int64_t n, int64_t cnt) {
+        tile_avx2<decltype(R)::value>(p, ar, stride, rs, b, m, n, cnt);
+      });
   return true;
 }
 
 bool qgemm_block__avx2_maddubs(const Plan& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
-  constexpr int MR = 6;
-  const int64_t rows = m1 - m0;
-  const int64_t stride = round_up(std::max<int64_t>(p.Kp, 32), 32);
-  char* mem = static_cast<char*>(qgemm_scratch(0, static_cast<size_t>(rows * stride + rows * 4 + 64)));
-  if (!mem) return false;
-  uint8_t* a = reinterpret_cast<uint8_t*>(mem);
-  int32_t* rowsum = reinterpret_cast<int32_t*>(mem + round_up(rows * stride, 64));
-  pack_a_u8(p, m0, rows, rows, a, stride, rowsum);
-  for (int64_t n = n0; n < n1; n += 16) {
-    const int8_t* b = p.B + (n / 16) * p.Kp * 16;
-    const int64_t cnt = std::min<int64_t>(16, n1 - n);
-    int64_t r = 0;
-    for (; r + MR <= rows; r += MR) tile_maddubs_6(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt);
-    switch (rows - r) {
-      case 1: tile_maddubs<1>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
-      case 2: tile_maddubs<2>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
-      case 3: tile_maddubs<3>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
-      case 4: tile_maddubs<4>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
-      case 5: tile_maddubs<5>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
-      default: break;
-    }
-  }
-  return true;
+  return quad16_block(p, m0, m1, n0, n1, &tile_maddubs_6, [](auto R, auto&&... args) {
+    tile_maddubs<decltype(R)::value>(args...);
+  });
 }
 
 }  // namespace kernels::qgemm_detail

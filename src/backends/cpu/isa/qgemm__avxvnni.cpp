@@ -39,29 +39,9 @@ void tile_avxvnni(const Plan& p, const uint8_t* a, int64_t astride, const int32_
 }  // namespace
 
 bool qgemm_block__avxvnni(const Plan& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
-  constexpr int MR = 6;
-  const int64_t rows = m1 - m0;
-  const int64_t stride = round_up(std::max<int64_t>(p.Kp, 32), 32);
-  char* mem = static_cast<char*>(qgemm_scratch(0, static_cast<size_t>(rows * stride + rows * 4 + 64)));
-  if (!mem) return false;
-  uint8_t* a = reinterpret_cast<uint8_t*>(mem);
-  int32_t* rowsum = reinterpret_cast<int32_t*>(mem + round_up(rows * stride, 64));
-  pack_a_u8(p, m0, rows, rows, a, stride, rowsum);
-  for (int64_t n = n0; n < n1; n += 16) {
-    const int8_t* b = p.B + (n / 16) * p.Kp * 16;
-    const int64_t cnt = std::min<int64_t>(16, n1 - n);
-    int64_t r = 0;
-    for (; r + MR <= rows; r += MR) tile_avxvnni<MR>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt);
-    switch (rows - r) {
-      case 1: tile_avxvnni<1>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
-      case 2: tile_avxvnni<2>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
-      case 3: tile_avxvnni<3>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
-      case 4: tile_avxvnni<4>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
-      case 5: tile_avxvnni<5>(p, a + r * stride, stride, rowsum + r, b, m0 + r, n, cnt); break;
-      default: break;
-    }
-  }
-  return true;
+  return quad16_block(p, m0, m1, n0, n1, &tile_avxvnni<6>, [](auto R, auto&&... args) {
+    tile_avxvnni<decltype(R)::value>(args...);
+  });
 }
 
 }  // namespace kernels::qgemm_detail

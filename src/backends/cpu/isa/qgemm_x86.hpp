@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "qgemm_impl.hpp"
 
@@ -132,6 +133,49 @@ inline void epilogue16(const Plan& p, int64_t m, int64_t n, int64_t cnt, __m256i
       return;
     }
   }
+}
+
+// Every 16-column panel of [n0, n1) over packed rows of A: full 6-row tiles (six), then one tile for
+// the 1-5 rows left (rest, called with std::integral_constant<int, R>). One driver for all kernels.
+template <class T, class Six, class Rest>
+void for_each_tile(const Plan& p, const T* a, int64_t stride, const int32_t* rowsum, int64_t rows, int64_t m0,
+                   int64_t n0, int64_t n1, int64_t panel_k, Six six, Rest rest) {
+  constexpr int MR = 6;
+  for (int64_t n = n0; n < n1; n += 16) {
+    const int8_t* b = p.B + (n / 16) * panel_k * 16;
+    const int64_t cnt = std::min<int64_t>(16, n1 - n);
+    int64_t r = 0;
+    for (; r + MR <= rows; r += MR) six(a + r * stride, rowsum + r, b, m0 + r, n, cnt);
+    const T* ar = a + r * stride;
+    switch (rows - r) {
+      case 1: rest(std::integral_constant<int, 1>{}, ar, rowsum + r, b, m0 + r, n, cnt); break;
+      case 2: rest(std::integral_constant<int, 2>{}, ar, rowsum + r, b, m0 + r, n, cnt); break;
+      case 3: rest(std::integral_constant<int, 3>{}, ar, rowsum + r, b, m0 + r, n, cnt); break;
+      case 4: rest(std::integral_constant<int, 4>{}, ar, rowsum + r, b, m0 + r, n, cnt); break;
+      case 5: rest(std::integral_constant<int, 5>{}, ar, rowsum + r, b, m0 + r, n, cnt); break;
+      default: break;
+    }
+  }
+}
+
+// Packs the block's rows of A as uint8 (pack_a_u8) and runs the quad16 tiles (six: 6 rows; rest:
+// the 1-5 rows left, given std::integral_constant<int, R>) over it.
+template <class Six, class Rest>
+bool quad16_block(const Plan& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1, Six six, Rest rest) {
+  const int64_t rows = m1 - m0;
+  const int64_t stride = round_up(std::max<int64_t>(p.Kp, 32), 32);
+  char* mem = static_cast<char*>(qgemm_scratch(0, static_cast<size_t>(rows * stride + rows * 4 + 64)));
+  if (!mem) return false;
+  uint8_t* a = reinterpret_cast<uint8_t*>(mem);
+  int32_t* rowsum = reinterpret_cast<int32_t*>(mem + round_up(rows * stride, 64));
+  pack_a_u8(p, m0, rows, rows, a, stride, rowsum);
+  auto six_at = [&](const uint8_t* ar, const int32_t* rs, const int8_t* b, int64_t m, int64_t n, int64_t cnt) {
+    six(p, ar, stride, rs, b, m, n, cnt);
+  };
+  auto rest_at = [&](auto R, const uint8_t* ar, const int32_t* rs, const int8_t* b, int64_t m, int64_t n,
+                     int64_t cnt) { rest(R, p, ar, stride, rs, b, m, n, cnt); };
+  for_each_tile(p, a, stride, rowsum, rows, m0, n0, n1, p.Kp, six_at, rest_at);
+  return true;
 }
 
 }  // namespace
