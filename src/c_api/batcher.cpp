@@ -71,17 +71,6 @@ namespace {
 constexpr size_t kBatcherOptionsV1 = sizeof(obol_batcher_options);
 constexpr size_t kBatcherStatsV1 = sizeof(obol_batcher_stats);
 
-// The batcher reports a full queue and an expired request with these Status codes and message
-// starts (econ/batcher.hpp); the C API gives each its own code.
-obol_status* batcher_error(const Status& st) {
-  const std::string& m = st.message();
-  if (st.code() == StatusCode::unavailable && m.rfind("[batcher] queue full", 0) == 0)
-    return make_error(OBOL_ERROR_QUEUE_FULL, m);
-  if (st.code() == StatusCode::cancelled && m.rfind("[batcher] timed out", 0) == 0)
-    return make_error(OBOL_ERROR_TIMEOUT, m);
-  return from_status(st);
-}
-
 }  // namespace
 }  // namespace capi
 }  // inline namespace v1
@@ -171,7 +160,7 @@ obol_status* obol_batcher_submit(obol_batcher* batcher, const obol_tensor* const
     ro.priority = priority;
     ro.timeout = std::chrono::microseconds(timeout_us);
     obol::Result<obol::econ::BatchOutputs> r = batcher->batcher->submit(in, ro);
-    if (!r.is_ok()) return batcher_error(r.status());
+    if (!r.is_ok()) return from_status(r.status());
     return hand_out("batcher", "obol_batcher_submit", r.value(), batcher->model_state->env, outputs, n_outputs);
   });
 }

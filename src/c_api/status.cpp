@@ -43,7 +43,12 @@ obol_status* make_error(obol_error_code code, const std::string& message) noexce
 
 obol_status* from_status(const Status& status) noexcept {
   if (status.is_ok()) return nullptr;
-  return make_error(static_cast<obol_error_code>(status.code()), status.message());
+  // Codes 0-9 are the same numbers on both sides; the later C++ codes have C codes of their own.
+  switch (status.code()) {
+    case StatusCode::resource_exhausted: return make_error(OBOL_ERROR_QUEUE_FULL, status.message());
+    case StatusCode::deadline_exceeded: return make_error(OBOL_ERROR_TIMEOUT, status.message());
+    default: return make_error(static_cast<obol_error_code>(status.code()), status.message());
+  }
 }
 
 obol_status* null_argument(const char* function, const char* argument) noexcept {

@@ -55,7 +55,7 @@ bool same_signature(const Request& a, const Request& b) {
 
 Status timeout_status(const Request& r) {
   const auto waited = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - r.enqueued).count();
-  return make_status(StatusCode::cancelled, "batcher", "timed out after ", waited, " us in the queue (timeout ",
+  return make_status(StatusCode::deadline_exceeded, "batcher", "timed out after ", waited, " us in the queue (timeout ",
                      r.timeout.count(), " us); the request did not run");
 }
 
@@ -178,7 +178,7 @@ Status Batcher::Impl::enqueue(const RequestPtr& r, const RequestOptions& ro) {
     if (options.max_queue > 0 && queued >= options.max_queue) {
       rejected.fetch_add(1, std::memory_order_relaxed);
       inc(m_rejected);
-      return make_status(StatusCode::unavailable, "batcher", "queue full (max_queue ", options.max_queue,
+      return make_status(StatusCode::resource_exhausted, "batcher", "queue full (max_queue ", options.max_queue,
                          "): request rejected");
     }
     levels[static_cast<size_t>(r->priority)].push_back(r);

@@ -28,6 +28,8 @@ enum class StatusCode : int {
   internal = 7,          // a broken invariant inside obol: a bug, please report it
   cancelled = 8,         // the caller cancelled the call
   unavailable = 9,       // a backend or device exists in principle but cannot be used here
+  resource_exhausted = 10,  // a queue or quota is full: rejected at once, retrying later may work
+  deadline_exceeded = 11,   // the caller's deadline passed before the work ran
 };
 
 inline const char* status_code_name(StatusCode c) noexcept {
@@ -42,6 +44,8 @@ inline const char* status_code_name(StatusCode c) noexcept {
     case StatusCode::internal: return "internal";
     case StatusCode::cancelled: return "cancelled";
     case StatusCode::unavailable: return "unavailable";
+    case StatusCode::resource_exhausted: return "resource_exhausted";
+    case StatusCode::deadline_exceeded: return "deadline_exceeded";
   }
   return "unknown";
 }

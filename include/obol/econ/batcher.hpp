@@ -23,9 +23,9 @@
 //   - Requests are taken whole and in order: a request never splits across batches.
 //
 // Errors (all are Status values; the batcher never throws or aborts on bad input):
-//   - "[batcher] queue full ..."       (StatusCode::unavailable) at submit when max_queue requests
+//   - "[batcher] queue full ..."       (StatusCode::resource_exhausted) at submit when max_queue requests
 //                                      are already waiting: rejected at once, never queued.
-//   - "[batcher] timed out ..."        (StatusCode::cancelled) when a request's timeout passes
+//   - "[batcher] timed out ..."        (StatusCode::deadline_exceeded) when a request's timeout passes
 //                                      before it was taken into a batch; it never runs.
 //   - "[batcher] shutting down ..."    (StatusCode::unavailable) for requests still queued when
 //                                      shutdown() begins and for submits after it.
