@@ -4,7 +4,9 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "obol/formats/onnx.hpp"
@@ -147,4 +149,72 @@ TEST_CASE("the ONNX writer keeps symbolic dims and refuses internal ops", "[form
   CHECK(onnx::write_model(g, internal).is_ok());
 
   CHECK_FALSE(onnx::save_model(g, "/nonexistent-dir/x.onnx", internal).is_ok());
+}
+
+TEST_CASE("misaligned inline weights are copied into one aligned block with the right values",
+          "[formats][onnx]") {
+  // A model with a 12 KB and a 12-byte float initializer, decoded at every byte offset: at some
+  // offsets the raw bytes are misaligned and must be copied (the large one into the shared block).
+  graph::Graph g;
+  g.name = "g";
+  const int64_t n = 3000;
+  auto make_const = [&](const char* name, int64_t count, float base) {
+    auto t = std::make_shared<Tensor>(Tensor::empty(DType::f32, Shape{count}).value());
+    for (int64_t i = 0; i < count; ++i) t->data_as<float>()[i] = base + 0.25f * static_cast<float>(i);
+    auto c = std::make_shared<graph::ConstantData>();
+    c->view = t->view();
+    c->owner = t;
+    const auto v = g.add_value(name, graph::ValueType::tensor(DType::f32, Shape{count}));
+    g.value(v).constant = c;
+    return v;
+  };
+  const auto w = make_const("w", n, 1.0f);
+  const auto s = make_const("s", 3, -7.0f);
+  const auto x = g.add_value("x", graph::ValueType::tensor(DType::f32, Shape{n}));
+  const auto y = g.add_value("y", graph::ValueType::tensor(DType::f32, Shape{n}));
+  const auto z = g.add_value("z", graph::ValueType::tensor(DType::f32, Shape{3}));
+  g.add_input(x);
+  graph::Node add;
+  add.op = graph::OpKind::Add;
+  add.name = "add";
+  add.inputs = {x, w};
+  add.outputs = {y};
+  g.add_node(add);
+  graph::Node neg;
+  neg.op = graph::OpKind::Neg;
+  neg.name = "neg";
+  neg.inputs = {s};
+  neg.outputs = {z};
+  g.add_node(neg);
+  g.add_output(y);
+  g.add_output(z);
+  auto bytes = onnx::write_model(g);
+  REQUIRE(bytes.is_ok());
+  const std::string& b = bytes.value();
+  std::vector<char> buf(b.size() + 128);
+  char* base = buf.data() + (64 - reinterpret_cast<uintptr_t>(buf.data()) % 64);
+  int misaligned_big = 0;
+  for (int off = 0; off < 8; ++off) {
+    INFO("offset " << off);
+    std::memcpy(base + off, b.data(), b.size());
+    auto m = onnx::load_onnx_bytes(base + off, b.size());
+    REQUIRE(m.is_ok());
+    for (const auto& init : m.value().graph().initializer)
+      if (init.name == "w" && onnx::raw_data_misaligned(init)) ++misaligned_big;
+    auto g2 = onnx::to_graph(m.value());
+    REQUIRE(g2.is_ok());
+    for (const auto& [name, count, first] : {std::tuple<const char*, int64_t, float>{"w", n, 1.0f},
+                                             std::tuple<const char*, int64_t, float>{"s", 3, -7.0f}}) {
+      const graph::Value* val = nullptr;
+      for (graph::ValueId v = 0; v < g2.value()->value_count(); ++v)
+        if (g2.value()->value(v).name == name) val = &g2.value()->value(v);
+      REQUIRE(val);
+      REQUIRE(val->constant);
+      const TensorView& view = val->constant->view;
+      REQUIRE(view.numel() == count);
+      CHECK(reinterpret_cast<uintptr_t>(view.data()) % 4 == 0);
+      for (int64_t i = 0; i < count; ++i) REQUIRE(view.data_as<const float>()[i] == first + 0.25f * static_cast<float>(i));
+    }
+  }
+  CHECK(misaligned_big >= 4);  // three of every four offsets misalign a float
 }

@@ -250,6 +250,13 @@ struct TensorData {
 // Shape::kMaxRank, dims are non-negative and their product does not overflow, and that the stored
 // element count (or raw byte size) matches the dims exactly.
 Result<TensorData> tensor_data(const TensorProto& tensor);
+// The same, except that raw bytes which tensor_data() would copy because they are misaligned (see
+// raw_data_misaligned) are copied to `dst` instead (64-byte aligned, at least raw_data.size() bytes,
+// outliving the result); `view` then points there and `owned` stays empty. dst == nullptr: as above.
+Result<TensorData> tensor_data(const TensorProto& tensor, void* dst);
+// Whether the tensor's raw bytes (inline or resolved external) are not aligned for its element type,
+// so that they cannot be used in place. Protobuf places a bytes field at any file offset.
+bool raw_data_misaligned(const TensorProto& tensor);
 // As tensor_data() but always returns an owned copy (for tensors that must outlive the model).
 Result<Tensor> tensor_copy(const TensorProto& tensor);
 // The shape of a tensor after the rank and dims checks of tensor_data().

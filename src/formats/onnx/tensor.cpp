@@ -130,7 +130,17 @@ Status count_error(const TensorProto& t, const char* field, size_t have, int64_t
 
 }  // namespace
 
-Result<TensorData> tensor_data(const TensorProto& t) {
+bool raw_data_misaligned(const TensorProto& t) {
+  if (!(t.has_raw_data || t.external_resolved) || t.raw_data.empty()) return false;
+  auto dtype = to_dtype(t.data_type);
+  if (!dtype) return false;
+  const size_t esize = dtype_size(*dtype);
+  return esize > 1 && reinterpret_cast<uintptr_t>(t.raw_data.data()) % esize != 0;
+}
+
+Result<TensorData> tensor_data(const TensorProto& t) { return tensor_data(t, nullptr); }
+
+Result<TensorData> tensor_data(const TensorProto& t, void* dst) {
   if (t.has_segment)
     return make_status(StatusCode::unsupported, "onnx", "tensor '", t.name, "': segmented tensors are not supported");
   auto dtype_or = to_dtype(t.data_type);
@@ -157,6 +167,11 @@ Result<TensorData> tensor_data(const TensorProto& t) {
     if (addr % esize == 0 || bytes == 0) {
       // In place: the tensor is read-only in the mapping, as documented on TensorData.
       out.view = TensorView(bytes ? const_cast<char*>(t.raw_data.data()) : nullptr, dtype, shape);
+      return out;
+    }
+    if (dst) {
+      std::memcpy(dst, t.raw_data.data(), bytes);
+      out.view = TensorView(dst, dtype, shape);
       return out;
     }
     OBOL_ASSIGN_OR_RETURN(out.owned, Tensor::empty(dtype, shape));
