@@ -10,121 +10,14 @@
 #include <vector>
 
 #include "obol/obol.hpp"
+#include "ops/op_test_util.hpp"
 
 using namespace obol;
 using graph::OpKind;
 
 namespace {
 
-// One input or constant of the test graph.
-struct Arg {
-  std::shared_ptr<Tensor> t;  // null: an omitted optional input
-  bool constant = false;
-};
-
-template <class T>
-Arg tensor(const Shape& s, const std::vector<T>& v, bool constant = false) {
-  std::shared_ptr<Tensor> t = std::make_shared<Tensor>(Tensor::empty(dtype_of_v<T>, s).value());
-  REQUIRE(static_cast<int64_t>(v.size()) == s.numel());
-  for (size_t i = 0; i < v.size(); ++i) t->data_as<T>()[i] = v[i];
-  return Arg{std::move(t), constant};
-}
-
-Arg f16_tensor(const Shape& s, const std::vector<float>& v) {
-  auto t = std::make_shared<Tensor>(Tensor::empty(DType::f16, s).value());
-  for (size_t i = 0; i < v.size(); ++i) t->data_as<uint16_t>()[i] = f32_to_f16(v[i]);
-  return Arg{std::move(t), false};
-}
-
-graph::Attribute attr_i(const char* name, int64_t v) {
-  graph::Attribute a;
-  a.name = name;
-  a.kind = graph::Attribute::Kind::i;
-  a.i = v;
-  return a;
-}
-graph::Attribute attr_ints(const char* name, std::vector<int64_t> v) {
-  graph::Attribute a;
-  a.name = name;
-  a.kind = graph::Attribute::Kind::ints;
-  a.ints = std::move(v);
-  return a;
-}
-graph::Attribute attr_s(const char* name, const char* v) {
-  graph::Attribute a;
-  a.name = name;
-  a.kind = graph::Attribute::Kind::s;
-  a.s = v;
-  return a;
-}
-
-// Builds a one-node graph (node name "n") and runs it. An Arg without a tensor in `args` is an
-// omitted optional input. Returns the outputs, or the Status of the first failure.
-Result<std::vector<Tensor>> run_op(OpKind op, int opset, std::vector<Arg> args, std::vector<graph::Attribute> attrs,
-                                   int n_outputs = 1) {
-  auto g = std::make_shared<graph::Graph>();
-  graph::Node node;
-  node.op = op;
-  node.name = "n";
-  node.opset = opset;
-  node.attributes = std::move(attrs);
-  std::vector<TensorView> feeds;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (!args[i].t) {
-      node.inputs.push_back(graph::kNoValue);
-      continue;
-    }
-    const Tensor& t = *args[i].t;
-    const graph::ValueId v = g->add_value("in" + std::to_string(i), graph::ValueType::tensor(t.dtype(), t.shape()));
-    if (args[i].constant) {
-      auto c = std::make_shared<graph::ConstantData>();
-      c->view = t.view();
-      c->owner = args[i].t;
-      g->value(v).constant = c;
-    } else {
-      g->add_input(v);
-      feeds.push_back(t.view());
-    }
-    node.inputs.push_back(v);
-  }
-  for (int i = 0; i < n_outputs; ++i) {
-    const graph::ValueId v = g->add_value("out" + std::to_string(i));
-    node.outputs.push_back(v);
-  }
-  g->add_node(node);
-  for (graph::ValueId v : node.outputs) g->add_output(v);
-  OBOL_ASSIGN_OR_RETURN(std::shared_ptr<const Model> model, Model::from_graph(g));
-  OBOL_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::create(model));
-  std::vector<Tensor> outs;
-  OBOL_RETURN_IF_ERROR(session->run(feeds, outs));
-  return outs;
-}
-
-template <class T>
-std::vector<T> values(const Tensor& t) {
-  REQUIRE(t.dtype() == dtype_of_v<T>);
-  std::vector<T> v(static_cast<size_t>(t.numel()));
-  for (size_t i = 0; i < v.size(); ++i) v[i] = t.data_as<const T>()[i];
-  return v;
-}
-
-std::vector<float> f16_values(const Tensor& t) {
-  REQUIRE(t.dtype() == DType::f16);
-  std::vector<float> v(static_cast<size_t>(t.numel()));
-  for (size_t i = 0; i < v.size(); ++i) v[i] = f16_to_f32(t.data_as<const uint16_t>()[i]);
-  return v;
-}
-
-std::vector<Tensor> ok(Result<std::vector<Tensor>> r) {
-  INFO(r.status().to_string());
-  REQUIRE(r.is_ok());
-  return std::move(r).value();
-}
-
-std::string error_of(const Result<std::vector<Tensor>>& r) {
-  REQUIRE_FALSE(r.is_ok());
-  return r.status().message();
-}
+using namespace obol::op_test;
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
