@@ -265,8 +265,12 @@ int run_demo(const DemoArgs& a) {
     cfg.concurrency = a.concurrency;
     cfg.quality_samples = 1;
     cfg.batcher = l.batcher;
-    cfg.max_batch = a.concurrency;
-    cfg.max_delay_us = 2000;
+    // One batcher worker per core, each taking whatever has queued when it is free (max_delay 0):
+    // with clients that send their next request when the last returns, waiting for more only adds
+    // latency, and a second worker gathers a batch while the first runs one.
+    cfg.batcher_workers = std::max(1, max_threads());
+    cfg.max_batch = std::max(1, a.concurrency / cfg.batcher_workers);
+    cfg.max_delay_us = 0;
     cfg.cache = l.cache;
     cfg.repeat_share = a.repeat_share;
     cfg.label = "encoder ";
