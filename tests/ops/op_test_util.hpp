@@ -4,8 +4,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdint>
 #include <cstring>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -36,33 +38,53 @@ inline Arg i64s(const std::vector<int64_t>& v, bool constant = false) {
   return tensor<int64_t>(Shape{static_cast<int64_t>(v.size())}, v, constant);
 }
 
-inline Arg f16_tensor(const Shape& s, const std::vector<float>& v) {
-  auto t = std::make_shared<Tensor>(Tensor::empty(DType::f16, s).value());
-  for (size_t i = 0; i < v.size(); ++i) t->data_as<uint16_t>()[i] = f32_to_f16(v[i]);
+// A boolean tensor from 0/1 ints (std::vector<bool> has no data to copy from).
+inline Arg bool_tensor(const Shape& s, const std::vector<int>& v) {
+  auto t = std::make_shared<Tensor>(Tensor::empty(DType::boolean, s).value());
+  REQUIRE(static_cast<int64_t>(v.size()) == s.numel());
+  for (size_t i = 0; i < v.size(); ++i) t->data_as<bool>()[i] = v[i] != 0;
   return Arg{std::move(t), false};
 }
 
+// An f16 or bf16 tensor from floats, each rounded to `dt`.
+inline Arg half_tensor(DType dt, const Shape& s, const std::vector<float>& v) {
+  REQUIRE((dt == DType::f16 || dt == DType::bf16));
+  auto t = std::make_shared<Tensor>(Tensor::empty(dt, s).value());
+  REQUIRE(static_cast<int64_t>(v.size()) == s.numel());
+  for (size_t i = 0; i < v.size(); ++i)
+    t->data_as<uint16_t>()[i] = dt == DType::f16 ? f32_to_f16(v[i]) : f32_to_bf16(v[i]);
+  return Arg{std::move(t), false};
+}
+
+inline Arg f16_tensor(const Shape& s, const std::vector<float>& v) { return half_tensor(DType::f16, s, v); }
+
 inline Arg omitted() { return Arg{}; }
 
-inline graph::Attribute attr_i(const char* name, int64_t v) {
+// An attribute with its name and kind set; the attr_* helpers below fill in the value.
+inline graph::Attribute attr_of(const char* name, graph::Attribute::Kind kind) {
   graph::Attribute a;
   a.name = name;
-  a.kind = graph::Attribute::Kind::i;
+  a.kind = kind;
+  return a;
+}
+inline graph::Attribute attr_i(const char* name, int64_t v) {
+  graph::Attribute a = attr_of(name, graph::Attribute::Kind::i);
   a.i = v;
   return a;
 }
 inline graph::Attribute attr_ints(const char* name, std::vector<int64_t> v) {
-  graph::Attribute a;
-  a.name = name;
-  a.kind = graph::Attribute::Kind::ints;
+  graph::Attribute a = attr_of(name, graph::Attribute::Kind::ints);
   a.ints = std::move(v);
   return a;
 }
-inline graph::Attribute attr_s(const char* name, const char* v) {
-  graph::Attribute a;
-  a.name = name;
-  a.kind = graph::Attribute::Kind::s;
-  a.s = v;
+inline graph::Attribute attr_f(const char* name, float v) {
+  graph::Attribute a = attr_of(name, graph::Attribute::Kind::f);
+  a.f = v;
+  return a;
+}
+inline graph::Attribute attr_s(const char* name, std::string v) {
+  graph::Attribute a = attr_of(name, graph::Attribute::Kind::s);
+  a.s = std::move(v);
   return a;
 }
 
@@ -131,11 +153,27 @@ std::vector<T> values(const Tensor& t) {
   return v;
 }
 
+inline std::vector<int> bools(const Tensor& t) {
+  REQUIRE(t.dtype() == DType::boolean);
+  std::vector<int> v(static_cast<size_t>(t.numel()));
+  for (size_t i = 0; i < v.size(); ++i) v[i] = t.data_as<const bool>()[i] ? 1 : 0;
+  return v;
+}
+
+// The values of an f16 or bf16 tensor, widened to float.
+inline std::vector<float> half_values(const Tensor& t) {
+  REQUIRE((t.dtype() == DType::f16 || t.dtype() == DType::bf16));
+  std::vector<float> v(static_cast<size_t>(t.numel()));
+  for (size_t i = 0; i < v.size(); ++i) {
+    const uint16_t h = t.data_as<const uint16_t>()[i];
+    v[i] = t.dtype() == DType::f16 ? f16_to_f32(h) : bf16_to_f32(h);
+  }
+  return v;
+}
+
 inline std::vector<float> f16_values(const Tensor& t) {
   REQUIRE(t.dtype() == DType::f16);
-  std::vector<float> v(static_cast<size_t>(t.numel()));
-  for (size_t i = 0; i < v.size(); ++i) v[i] = f16_to_f32(t.data_as<const uint16_t>()[i]);
-  return v;
+  return half_values(t);
 }
 
 inline std::vector<Tensor> ok(Result<std::vector<Tensor>> r) {
@@ -147,6 +185,26 @@ inline std::vector<Tensor> ok(Result<std::vector<Tensor>> r) {
 inline std::string error_of(const Result<std::vector<Tensor>>& r) {
   REQUIRE_FALSE(r.is_ok());
   return r.status().message();
+}
+
+// n floats in [-4, 4) from a linear congruential sequence started at `seed` (the same on every
+// platform).
+inline std::vector<float> random_floats(size_t n, uint32_t seed) {
+  std::vector<float> v(n);
+  for (auto& x : v) {
+    seed = seed * 1664525u + 1013904223u;
+    x = static_cast<float>(seed >> 8) / static_cast<float>(1u << 24) * 8.0f - 4.0f;
+  }
+  return v;
+}
+
+// n floats uniform in [lo, hi) from std::mt19937 seeded with `seed`.
+inline std::vector<float> uniform_floats(size_t n, uint32_t seed, float lo, float hi) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> d(lo, hi);
+  std::vector<float> v(n);
+  for (float& x : v) x = d(rng);
+  return v;
 }
 
 }  // namespace op_test

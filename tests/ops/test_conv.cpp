@@ -3,15 +3,11 @@
 // chunked/threaded im2col path, and error messages.
 #include <catch2/catch.hpp>
 
-#include <algorithm>
 #include <cmath>
-#include <cstring>
-#include <memory>
-#include <random>
-#include <string>
 #include <vector>
 
 #include "obol/obol.hpp"
+#include "ops/op_test_util.hpp"
 
 namespace {
 
@@ -19,92 +15,7 @@ using obol::DType;
 using obol::Shape;
 using obol::graph::OpKind;
 
-struct In {
-  DType dtype;
-  Shape shape;
-  std::shared_ptr<std::vector<uint8_t>> bytes;
-  bool constant = false;
-};
-
-template <class T>
-In in(Shape s, const std::vector<T>& v, bool constant = false) {
-  auto b = std::make_shared<std::vector<uint8_t>>(v.size() * sizeof(T) + 1);
-  if (!v.empty()) std::memcpy(b->data(), v.data(), v.size() * sizeof(T));
-  return In{obol::dtype_of_v<T>, s, b, constant};
-}
-
-obol::graph::Attribute attr_ints(const char* name, std::vector<int64_t> v) {
-  obol::graph::Attribute a;
-  a.name = name;
-  a.kind = obol::graph::Attribute::Kind::ints;
-  a.ints = std::move(v);
-  return a;
-}
-obol::graph::Attribute attr_i(const char* name, int64_t v) {
-  obol::graph::Attribute a;
-  a.name = name;
-  a.kind = obol::graph::Attribute::Kind::i;
-  a.i = v;
-  return a;
-}
-obol::graph::Attribute attr_s(const char* name, std::string v) {
-  obol::graph::Attribute a;
-  a.name = name;
-  a.kind = obol::graph::Attribute::Kind::s;
-  a.s = std::move(v);
-  return a;
-}
-
-obol::Status run_node(OpKind op, const std::vector<In>& ins, const std::vector<obol::graph::Attribute>& attrs,
-                      std::vector<obol::Tensor>& outs, int opset = 11) {
-  auto g = std::make_shared<obol::graph::Graph>();
-  obol::graph::Node node;
-  node.op = op;
-  node.name = "n0";
-  node.opset = opset;
-  node.attributes = attrs;
-  std::vector<obol::TensorView> feeds;
-  for (size_t i = 0; i < ins.size(); ++i) {
-    const In& x = ins[i];
-    const obol::graph::ValueId v =
-        g->add_value("in" + std::to_string(i), obol::graph::ValueType::tensor(x.dtype, x.shape));
-    obol::TensorView view(x.bytes->data(), x.dtype, x.shape);
-    if (x.constant) {
-      auto c = std::make_shared<obol::graph::ConstantData>();
-      c->view = view;
-      c->owner = x.bytes;
-      g->value(v).constant = c;
-    } else {
-      g->add_input(v);
-      feeds.push_back(view);
-    }
-    node.inputs.push_back(v);
-  }
-  const obol::graph::ValueId out = g->add_value("out");
-  node.outputs.push_back(out);
-  g->add_node(node);
-  g->add_output(out);
-  auto model = obol::Model::from_graph(g);
-  if (!model.is_ok()) return model.status();
-  auto session = obol::Session::create(*model);
-  if (!session.is_ok()) return session.status();
-  return (*session)->run(feeds, outs);
-}
-
-std::vector<float> random_floats(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> d(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& x : v) x = d(rng);
-  return v;
-}
-
-template <class T>
-std::vector<T> values(const obol::Tensor& t) {
-  std::vector<T> v(static_cast<size_t>(t.numel()));
-  if (!v.empty()) std::memcpy(v.data(), t.data(), v.size() * sizeof(T));
-  return v;
-}
+using namespace obol::op_test;
 
 // A conv problem in 3-D form (lower ranks have leading spatial sizes of 1).
 struct Geo {
@@ -234,14 +145,13 @@ TEST_CASE("Conv matches a reference over ranks, groups, strides, dilations and p
     for (bool constant : {false, true})
       for (bool bias : {false, true}) {
         const Shape xs = x_shape(g), ws = w_shape(g, false);
-        const auto x = random_floats(static_cast<size_t>(xs.numel()), ++seed);
-        const auto w = random_floats(static_cast<size_t>(ws.numel()), ++seed);
-        const auto b = bias ? random_floats(static_cast<size_t>(g.M), ++seed) : std::vector<float>{};
-        std::vector<In> ins{in(xs, x), in(ws, w, constant)};
-        if (bias) ins.push_back(in(Shape{g.M}, b, constant));
-        std::vector<obol::Tensor> out;
+        const auto x = uniform_floats(static_cast<size_t>(xs.numel()), ++seed, -1.0f, 1.0f);
+        const auto w = uniform_floats(static_cast<size_t>(ws.numel()), ++seed, -1.0f, 1.0f);
+        const auto b = bias ? uniform_floats(static_cast<size_t>(g.M), ++seed, -1.0f, 1.0f) : std::vector<float>{};
+        std::vector<Arg> ins{tensor(xs, x), tensor(ws, w, constant)};
+        if (bias) ins.push_back(tensor(Shape{g.M}, b, constant));
         INFO("case with C=" << g.C << " M=" << g.M << " group=" << g.group << " nd=" << g.nd << " constant=" << constant);
-        REQUIRE(run_node(OpKind::Conv, ins, attrs(g), out).is_ok());
+        const auto out = ok(run_op(OpKind::Conv, 11, ins, attrs(g)));
         Shape want_shape;
         const auto want = ref_conv(g, x, w, b, want_shape);
         CHECK(out[0].shape() == want_shape);
@@ -252,11 +162,12 @@ TEST_CASE("Conv matches a reference over ranks, groups, strides, dilations and p
 TEST_CASE("Conv runs float64 through the direct loop", "[ops][conv]") {
   const Geo& g = kConvCases[1];
   const Shape xs = x_shape(g), ws = w_shape(g, false);
-  const auto x = random_floats(static_cast<size_t>(xs.numel()), 1), w = random_floats(static_cast<size_t>(ws.numel()), 2);
-  std::vector<obol::Tensor> out;
-  REQUIRE(run_node(OpKind::Conv, {in(xs, std::vector<double>(x.begin(), x.end())), in(ws, std::vector<double>(w.begin(), w.end()))},
-                   attrs(g), out)
-              .is_ok());
+  const auto x = uniform_floats(static_cast<size_t>(xs.numel()), 1, -1.0f, 1.0f),
+             w = uniform_floats(static_cast<size_t>(ws.numel()), 2, -1.0f, 1.0f);
+  const auto out = ok(
+      run_op(OpKind::Conv, 11,
+             {tensor(xs, std::vector<double>(x.begin(), x.end())), tensor(ws, std::vector<double>(w.begin(), w.end()))},
+             attrs(g)));
   Shape s;
   require_close(values<double>(out[0]), ref_conv(g, x, w, {}, s), 1e-9);
 }
@@ -266,46 +177,46 @@ TEST_CASE("Conv auto_pad SAME_UPPER, SAME_LOWER and VALID", "[ops][conv]") {
   // row/column at the end (UPPER) or the beginning (LOWER).
   const std::vector<float> x(25, 1.0f), w(4, 1.0f);
   std::vector<obol::Tensor> out;
-  REQUIRE(run_node(OpKind::Conv, {in<float>({1, 1, 5, 5}, x), in<float>({1, 1, 2, 2}, w)},
-                   {attr_s("auto_pad", "SAME_UPPER"), attr_ints("strides", {2, 2})}, out)
-              .is_ok());
+  out = ok(run_op(OpKind::Conv, 11, {tensor<float>({1, 1, 5, 5}, x), tensor<float>({1, 1, 2, 2}, w)},
+                  {attr_s("auto_pad", "SAME_UPPER"), attr_ints("strides", {2, 2})}));
   CHECK(out[0].shape() == Shape{1, 1, 3, 3});
   CHECK(values<float>(out[0]) == std::vector<float>{4, 4, 2, 4, 4, 2, 2, 2, 1});
-  REQUIRE(run_node(OpKind::Conv, {in<float>({1, 1, 5, 5}, x), in<float>({1, 1, 2, 2}, w)},
-                   {attr_s("auto_pad", "SAME_LOWER"), attr_ints("strides", {2, 2})}, out)
-              .is_ok());
+  out = ok(run_op(OpKind::Conv, 11, {tensor<float>({1, 1, 5, 5}, x), tensor<float>({1, 1, 2, 2}, w)},
+                  {attr_s("auto_pad", "SAME_LOWER"), attr_ints("strides", {2, 2})}));
   CHECK(values<float>(out[0]) == std::vector<float>{1, 2, 2, 2, 4, 4, 2, 4, 4});
-  REQUIRE(run_node(OpKind::Conv, {in<float>({1, 1, 5, 5}, x), in<float>({1, 1, 2, 2}, w)},
-                   {attr_s("auto_pad", "VALID"), attr_ints("strides", {2, 2})}, out)
-              .is_ok());
+  out = ok(run_op(OpKind::Conv, 11, {tensor<float>({1, 1, 5, 5}, x), tensor<float>({1, 1, 2, 2}, w)},
+                  {attr_s("auto_pad", "VALID"), attr_ints("strides", {2, 2})}));
   CHECK(out[0].shape() == Shape{1, 1, 2, 2});
 }
 
 TEST_CASE("Conv rejects inconsistent shapes and attributes", "[ops][conv]") {
-  std::vector<obol::Tensor> out;
-  obol::Status st = run_node(OpKind::Conv, {in<float>({1, 3, 4, 4}, std::vector<float>(48)), in<float>({2, 2, 3, 3}, std::vector<float>(36))},
-                             {}, out);
-  REQUIRE_FALSE(st.is_ok());
-  CHECK_THAT(st.message(), Catch::Contains("[Conv] node 'n0'") && Catch::Contains("second dimension"));
-  st = run_node(OpKind::Conv, {in<float>({1, 1, 4, 4}, std::vector<float>(16)), in<float>({2, 1, 3, 3}, std::vector<float>(18)),
-                               in<float>({3}, std::vector<float>(3))},
-                {}, out);
-  REQUIRE_FALSE(st.is_ok());
-  CHECK_THAT(st.message(), Catch::Contains("B must be 1-D with 2 elements"));
-  st = run_node(OpKind::Conv, {in<float>({1, 1, 2, 2}, std::vector<float>(4)), in<float>({1, 1, 3, 3}, std::vector<float>(9))}, {}, out);
-  REQUIRE_FALSE(st.is_ok());
-  CHECK_THAT(st.message(), Catch::Contains("smaller than the dilated kernel"));
-  st = run_node(OpKind::Conv, {in<float>({1, 1, 4, 4}, std::vector<float>(16)), in<float>({1, 1, 3, 3}, std::vector<float>(9))},
-                {attr_s("auto_pad", "SAME")}, out);
-  REQUIRE_FALSE(st.is_ok());
-  CHECK_THAT(st.message(), Catch::Contains("auto_pad"));
-  st = run_node(OpKind::Conv, {in<float>({1, 1, 4}, std::vector<float>(4)), in<float>({1, 1, 3}, std::vector<float>(3))},
-                {attr_ints("kernel_shape", {2})}, out);
-  REQUIRE_FALSE(st.is_ok());
-  CHECK_THAT(st.message(), Catch::Contains("kernel_shape"));
-  st = run_node(OpKind::Conv, {in<float>({4}, std::vector<float>(4)), in<float>({1, 1, 3}, std::vector<float>(3))}, {}, out);
-  REQUIRE_FALSE(st.is_ok());
-  CHECK_THAT(st.message(), Catch::Contains("rank >= 3"));
+  CHECK_THAT(error_of(run_op(OpKind::Conv, 11,
+                             {tensor<float>({1, 3, 4, 4}, std::vector<float>(48)),
+                              tensor<float>({2, 2, 3, 3}, std::vector<float>(36))})),
+             Catch::Contains("[Conv] node 'n'") && Catch::Contains("second dimension"));
+  CHECK_THAT(error_of(run_op(
+                 OpKind::Conv, 11,
+                 {tensor<float>({1, 1, 4, 4}, std::vector<float>(16)),
+                  tensor<float>({2, 1, 3, 3}, std::vector<float>(18)), tensor<float>({3}, std::vector<float>(3))})),
+             Catch::Contains("B must be 1-D with 2 elements"));
+  CHECK_THAT(error_of(run_op(OpKind::Conv, 11,
+                             {tensor<float>({1, 1, 2, 2}, std::vector<float>(4)),
+                              tensor<float>({1, 1, 3, 3}, std::vector<float>(9))})),
+             Catch::Contains("smaller than the dilated kernel"));
+  CHECK_THAT(error_of(run_op(OpKind::Conv, 11,
+                             {tensor<float>({1, 1, 4, 4}, std::vector<float>(16)),
+                              tensor<float>({1, 1, 3, 3}, std::vector<float>(9))},
+                             {attr_s("auto_pad", "SAME")})),
+             Catch::Contains("auto_pad"));
+  CHECK_THAT(error_of(run_op(
+                 OpKind::Conv, 11,
+                 {tensor<float>({1, 1, 4}, std::vector<float>(4)), tensor<float>({1, 1, 3}, std::vector<float>(3))},
+                 {attr_ints("kernel_shape", {2})})),
+             Catch::Contains("kernel_shape"));
+  CHECK_THAT(
+      error_of(run_op(OpKind::Conv, 11,
+                      {tensor<float>({4}, std::vector<float>(4)), tensor<float>({1, 1, 3}, std::vector<float>(3))})),
+      Catch::Contains("rank >= 3"));
 }
 
 TEST_CASE("ConvTranspose matches a reference", "[ops][conv]") {
@@ -319,11 +230,11 @@ TEST_CASE("ConvTranspose matches a reference", "[ops][conv]") {
   for (const Geo& g : cases)
     for (bool bias : {false, true}) {
       const Shape xs = x_shape(g), ws = w_shape(g, true);
-      const auto x = random_floats(static_cast<size_t>(xs.numel()), ++seed);
-      const auto w = random_floats(static_cast<size_t>(ws.numel()), ++seed);
-      const auto b = bias ? random_floats(static_cast<size_t>(g.M), ++seed) : std::vector<float>{};
-      std::vector<In> ins{in(xs, x), in(ws, w, true)};
-      if (bias) ins.push_back(in(Shape{g.M}, b));
+      const auto x = uniform_floats(static_cast<size_t>(xs.numel()), ++seed, -1.0f, 1.0f);
+      const auto w = uniform_floats(static_cast<size_t>(ws.numel()), ++seed, -1.0f, 1.0f);
+      const auto b = bias ? uniform_floats(static_cast<size_t>(g.M), ++seed, -1.0f, 1.0f) : std::vector<float>{};
+      std::vector<Arg> ins{tensor(xs, x), tensor(ws, w, true)};
+      if (bias) ins.push_back(tensor(Shape{g.M}, b));
       std::vector<obol::graph::Attribute> at = attrs(g);
       std::vector<int64_t> op;
       for (int i = 3 - g.nd; i < 3; ++i) op.push_back(i == 2 ? 1 : 0);
@@ -334,8 +245,7 @@ TEST_CASE("ConvTranspose matches a reference", "[ops][conv]") {
         out[i] = g.s[i] * (g.in[i] - 1) + (i == 2 && g.nd >= 1 ? 1 : 0) + (g.k[i] - 1) * g.d[i] + 1 - g.pb[i] - g.pe[i];
         if (i >= 3 - g.nd) want_shape.push_back(out[i]);
       }
-      std::vector<obol::Tensor> outs;
-      REQUIRE(run_node(OpKind::ConvTranspose, ins, at, outs).is_ok());
+      const auto outs = ok(run_op(OpKind::ConvTranspose, 11, ins, at));
       CHECK(outs[0].shape() == want_shape);
       require_close(values<float>(outs[0]), ref_conv_transpose(g, out, x, w, b));
     }
@@ -345,31 +255,28 @@ TEST_CASE("ConvTranspose output_shape and SAME padding", "[ops][conv]") {
   // One input pixel per position, stride 2, 3-wide kernel of ones: the full output is 2 * 3 + 1 = 7.
   std::vector<obol::Tensor> out;
   const std::vector<float> x{1, 2, 3}, w{1, 1, 1};
-  REQUIRE(run_node(OpKind::ConvTranspose, {in<float>({1, 1, 3}, x), in<float>({1, 1, 3}, w)},
-                   {attr_ints("strides", {2}), attr_ints("output_shape", {9})}, out)
-              .is_ok());
+  out = ok(run_op(OpKind::ConvTranspose, 11, {tensor<float>({1, 1, 3}, x), tensor<float>({1, 1, 3}, w)},
+                  {attr_ints("strides", {2}), attr_ints("output_shape", {9})}));
   CHECK(out[0].shape() == Shape{1, 1, 9});
   CHECK(values<float>(out[0]) == std::vector<float>{1, 1, 3, 2, 5, 3, 3, 0, 0});
-  REQUIRE(run_node(OpKind::ConvTranspose, {in<float>({1, 1, 3}, x), in<float>({1, 1, 3}, w)},
-                   {attr_ints("strides", {2}), attr_s("auto_pad", "SAME_UPPER")}, out)
-              .is_ok());
+  out = ok(run_op(OpKind::ConvTranspose, 11, {tensor<float>({1, 1, 3}, x), tensor<float>({1, 1, 3}, w)},
+                  {attr_ints("strides", {2}), attr_s("auto_pad", "SAME_UPPER")}));
   // Output 6: total padding 1, which SAME_UPPER takes from the end (as the ONNX reference does).
   CHECK(out[0].shape() == Shape{1, 1, 6});
   CHECK(values<float>(out[0]) == std::vector<float>{1, 1, 3, 2, 5, 3});
-  obol::Status st = run_node(OpKind::ConvTranspose, {in<float>({1, 2, 3}, std::vector<float>(6)), in<float>({1, 1, 3}, w)}, {}, out);
-  REQUIRE_FALSE(st.is_ok());
-  CHECK_THAT(st.message(), Catch::Contains("[ConvTranspose]") && Catch::Contains("first dimension"));
+  CHECK_THAT(error_of(run_op(OpKind::ConvTranspose, 11,
+                             {tensor<float>({1, 2, 3}, std::vector<float>(6)), tensor<float>({1, 1, 3}, w)})),
+             Catch::Contains("[ConvTranspose]") && Catch::Contains("first dimension"));
 }
 
 TEST_CASE("ConvInteger subtracts zero points and pads with them", "[ops][conv]") {
   // x (uint8, zero point 10) 1 x 1 x 3 x 3, w (int8, per-channel zero points) 2 x 1 x 2 x 2, pad 1.
   const std::vector<uint8_t> x{11, 12, 13, 14, 15, 16, 17, 18, 19};
   const std::vector<int8_t> w{1, 1, 1, 1, 2, 0, 0, 2};
-  std::vector<obol::Tensor> out;
-  REQUIRE(run_node(OpKind::ConvInteger,
-                   {in<uint8_t>({1, 1, 3, 3}, x), in<int8_t>({2, 1, 2, 2}, w), in<uint8_t>({}, {10}), in<int8_t>({2}, {0, 1})},
-                   {attr_ints("pads", {1, 1, 1, 1})}, out, 10)
-              .is_ok());
+  const auto out = ok(run_op(OpKind::ConvInteger, 10,
+                             {tensor<uint8_t>({1, 1, 3, 3}, x), tensor<int8_t>({2, 1, 2, 2}, w),
+                              tensor<uint8_t>({}, {10}), tensor<int8_t>({2}, {0, 1})},
+                             {attr_ints("pads", {1, 1, 1, 1})}));
   REQUIRE(out[0].dtype() == DType::i32);
   REQUIRE(out[0].shape() == Shape{1, 2, 4, 4});
   // x - 10 = 1..9. Channel 0 sums each 2 x 2 window; channel 1 uses w - 1 = {1, -1, -1, 1}.
@@ -381,14 +288,12 @@ TEST_CASE("ConvInteger subtracts zero points and pads with them", "[ops][conv]")
 }
 
 TEST_CASE("QLinearConv adds the int32 bias and rounds half to even", "[ops][conv]") {
-  std::vector<obol::Tensor> out;
   // y = ((2 x + 1) * 0.5) - 1 for x = 1..4: 0.5, 1.5, 2.5, 3.5 round to 0, 2, 2, 4.
-  REQUIRE(run_node(OpKind::QLinearConv,
-                   {in<uint8_t>({1, 1, 2, 2}, {1, 2, 3, 4}), in<float>({}, {1.0f}), in<uint8_t>({}, {0}),
-                    in<int8_t>({1, 1, 1, 1}, {2}), in<float>({}, {0.5f}), in<int8_t>({}, {0}), in<float>({}, {1.0f}),
-                    in<int8_t>({}, {-1}), in<int32_t>({1}, {1})},
-                   {}, out, 10)
-              .is_ok());
+  const auto out =
+      ok(run_op(OpKind::QLinearConv, 10,
+                {tensor<uint8_t>({1, 1, 2, 2}, {1, 2, 3, 4}), tensor<float>({}, {1.0f}), tensor<uint8_t>({}, {0}),
+                 tensor<int8_t>({1, 1, 1, 1}, {2}), tensor<float>({}, {0.5f}), tensor<int8_t>({}, {0}),
+                 tensor<float>({}, {1.0f}), tensor<int8_t>({}, {-1}), tensor<int32_t>({1}, {1})}));
   REQUIRE(out[0].dtype() == DType::i8);
   CHECK(values<int8_t>(out[0]) == std::vector<int8_t>{0, 2, 2, 4});
 }

@@ -3,141 +3,19 @@
 // sharing, legacy opsets, error paths).
 #include <catch2/catch.hpp>
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <memory>
-#include <string>
 #include <vector>
 
 #include "obol/obol.hpp"
+#include "ops/op_test_util.hpp"
 
 using namespace obol;
 using graph::OpKind;
 
 namespace {
 
-// One input or constant of the test graph (shared so that braced lists of them can be copied).
-struct Arg {
-  std::shared_ptr<Tensor> t = std::make_shared<Tensor>();
-  bool constant = false;
-};
-
-template <class T>
-Arg tensor(const Shape& s, const std::vector<T>& v, bool constant = false) {
-  Tensor t = Tensor::empty(dtype_of_v<T>, s).value();
-  REQUIRE(static_cast<int64_t>(v.size()) == s.numel());
-  if (!v.empty()) std::memcpy(t.data(), v.data(), v.size() * sizeof(T));
-  return Arg{std::make_shared<Tensor>(std::move(t)), constant};
-}
-
-Arg bool_tensor(const Shape& s, const std::vector<int>& v) {
-  Tensor t = Tensor::empty(DType::boolean, s).value();
-  for (size_t i = 0; i < v.size(); ++i) t.data_as<bool>()[i] = v[i] != 0;
-  return Arg{std::make_shared<Tensor>(std::move(t)), false};
-}
-
-Arg half_tensor(DType dt, const Shape& s, const std::vector<float>& v) {
-  Tensor t = Tensor::empty(dt, s).value();
-  for (size_t i = 0; i < v.size(); ++i)
-    t.data_as<uint16_t>()[i] = dt == DType::f16 ? f32_to_f16(v[i]) : f32_to_bf16(v[i]);
-  return Arg{std::make_shared<Tensor>(std::move(t)), false};
-}
-
-graph::Attribute attr_i(const char* name, int64_t v) {
-  graph::Attribute a;
-  a.name = name;
-  a.kind = graph::Attribute::Kind::i;
-  a.i = v;
-  return a;
-}
-graph::Attribute attr_f(const char* name, float v) {
-  graph::Attribute a;
-  a.name = name;
-  a.kind = graph::Attribute::Kind::f;
-  a.f = v;
-  return a;
-}
-graph::Attribute attr_s(const char* name, const char* v) {
-  graph::Attribute a;
-  a.name = name;
-  a.kind = graph::Attribute::Kind::s;
-  a.s = v;
-  return a;
-}
-
-// A one-node graph (node name "n") run once. An Arg with no data and rank 0 is an omitted input.
-Result<std::vector<Tensor>> run_op(OpKind op, int opset, std::vector<Arg> args,
-                                   std::vector<graph::Attribute> attrs = {}, int n_outputs = 1) {
-  auto g = std::make_shared<graph::Graph>();
-  graph::Node node;
-  node.op = op;
-  node.name = "n";
-  node.opset = opset;
-  node.attributes = std::move(attrs);
-  std::vector<TensorView> feeds;
-  for (size_t i = 0; i < args.size(); ++i) {
-    Tensor& t = *args[i].t;
-    if (t.data() == nullptr && t.rank() == 0) {
-      node.inputs.push_back(graph::kNoValue);
-      continue;
-    }
-    const graph::ValueId v = g->add_value("in" + std::to_string(i), graph::ValueType::tensor(t.dtype(), t.shape()));
-    if (args[i].constant) {
-      std::shared_ptr<Tensor> holder = args[i].t;
-      auto c = std::make_shared<graph::ConstantData>();
-      c->view = holder->view();
-      c->owner = holder;
-      g->value(v).constant = c;
-    } else {
-      g->add_input(v);
-      feeds.push_back(t.view());
-    }
-    node.inputs.push_back(v);
-  }
-  for (int i = 0; i < n_outputs; ++i) node.outputs.push_back(g->add_value("out" + std::to_string(i)));
-  g->add_node(node);
-  for (graph::ValueId v : node.outputs) g->add_output(v);
-  OBOL_ASSIGN_OR_RETURN(std::shared_ptr<const Model> model, Model::from_graph(g));
-  OBOL_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::create(model));
-  std::vector<Tensor> outs;
-  OBOL_RETURN_IF_ERROR(session->run(feeds, outs));
-  return outs;
-}
-
-template <class T>
-std::vector<T> values(const Tensor& t) {
-  REQUIRE(t.dtype() == dtype_of_v<T>);
-  std::vector<T> v(static_cast<size_t>(t.numel()));
-  if (!v.empty()) std::memcpy(v.data(), t.data(), v.size() * sizeof(T));
-  return v;
-}
-
-std::vector<int> bools(const Tensor& t) {
-  REQUIRE(t.dtype() == DType::boolean);
-  std::vector<int> v(static_cast<size_t>(t.numel()));
-  for (size_t i = 0; i < v.size(); ++i) v[i] = t.data_as<const bool>()[i] ? 1 : 0;
-  return v;
-}
-
-std::vector<float> half_values(const Tensor& t) {
-  std::vector<float> v(static_cast<size_t>(t.numel()));
-  for (size_t i = 0; i < v.size(); ++i) {
-    const uint16_t h = t.data_as<const uint16_t>()[i];
-    v[i] = t.dtype() == DType::f16 ? f16_to_f32(h) : bf16_to_f32(h);
-  }
-  return v;
-}
-
-std::vector<Tensor> ok(Result<std::vector<Tensor>> r) {
-  INFO(r.status().to_string());
-  REQUIRE(r.is_ok());
-  return std::move(r).value();
-}
-
-std::string error_of(const Result<std::vector<Tensor>>& r) {
-  REQUIRE_FALSE(r.is_ok());
-  return r.status().message();
-}
+using namespace obol::op_test;
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 const float kNaN = std::numeric_limits<float>::quiet_NaN();

@@ -4,113 +4,19 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
-#include <cstring>
 #include <limits>
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "obol/obol.hpp"
+#include "ops/op_test_util.hpp"
 
 using namespace obol;
 using graph::OpKind;
 
 namespace {
 
-// Shared so that braced lists of inputs (which copy) work.
-struct Arg {
-  std::shared_ptr<Tensor> t;
-};
-
-template <class T>
-Arg tensor(const Shape& s, const std::vector<T>& v) {
-  auto t = std::make_shared<Tensor>(Tensor::empty(dtype_of_v<T>, s).value());
-  REQUIRE(static_cast<int64_t>(v.size()) == s.numel());
-  if (!v.empty()) std::memcpy(t->data(), v.data(), v.size() * sizeof(T));
-  return Arg{std::move(t)};
-}
-
-Arg f16_tensor(const Shape& s, const std::vector<float>& v) {
-  auto t = std::make_shared<Tensor>(Tensor::empty(DType::f16, s).value());
-  for (size_t i = 0; i < v.size(); ++i) t->data_as<uint16_t>()[i] = f32_to_f16(v[i]);
-  return Arg{std::move(t)};
-}
-
-graph::Attribute attr_i(const char* name, int64_t v) {
-  graph::Attribute a;
-  a.name = name;
-  a.kind = graph::Attribute::Kind::i;
-  a.i = v;
-  return a;
-}
-graph::Attribute attr_f(const char* name, float v) {
-  graph::Attribute a;
-  a.name = name;
-  a.kind = graph::Attribute::Kind::f;
-  a.f = v;
-  return a;
-}
-graph::Attribute attr_ints(const char* name, std::vector<int64_t> v) {
-  graph::Attribute a;
-  a.name = name;
-  a.kind = graph::Attribute::Kind::ints;
-  a.ints = std::move(v);
-  return a;
-}
-// Builds a one-node graph (node "n") with every input a graph input, and runs it once.
-Result<std::vector<Tensor>> run_op(OpKind op, int opset, std::vector<Arg> args, std::vector<graph::Attribute> attrs,
-                                   int n_outputs = 1) {
-  auto g = std::make_shared<graph::Graph>();
-  graph::Node node;
-  node.op = op;
-  node.name = "n";
-  node.opset = opset;
-  node.attributes = std::move(attrs);
-  std::vector<TensorView> feeds;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const Tensor& t = *args[i].t;
-    const graph::ValueId v = g->add_value("in" + std::to_string(i), graph::ValueType::tensor(t.dtype(), t.shape()));
-    g->add_input(v);
-    feeds.push_back(t.view());
-    node.inputs.push_back(v);
-  }
-  for (int i = 0; i < n_outputs; ++i) node.outputs.push_back(g->add_value("out" + std::to_string(i)));
-  g->add_node(node);
-  for (graph::ValueId v : node.outputs) g->add_output(v);
-  OBOL_ASSIGN_OR_RETURN(std::shared_ptr<const Model> model, Model::from_graph(g));
-  OBOL_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::create(model));
-  std::vector<Tensor> outs;
-  OBOL_RETURN_IF_ERROR(session->run(feeds, outs));
-  return outs;
-}
-
-template <class T>
-std::vector<T> values(const Tensor& t) {
-  REQUIRE(t.dtype() == dtype_of_v<T>);
-  std::vector<T> v(static_cast<size_t>(t.numel()));
-  if (!v.empty()) std::memcpy(v.data(), t.data(), v.size() * sizeof(T));
-  return v;
-}
-
-std::vector<Tensor> ok(Result<std::vector<Tensor>> r) {
-  INFO(r.status().to_string());
-  REQUIRE(r.is_ok());
-  return std::move(r).value();
-}
-
-std::string error_of(const Result<std::vector<Tensor>>& r) {
-  REQUIRE_FALSE(r.is_ok());
-  return r.status().message();
-}
-
-std::vector<float> random_floats(size_t n, uint32_t seed) {
-  std::vector<float> v(n);
-  for (auto& x : v) {
-    seed = seed * 1664525u + 1013904223u;
-    x = static_cast<float>(seed >> 8) / static_cast<float>(1u << 24) * 8.0f - 4.0f;
-  }
-  return v;
-}
+using namespace obol::op_test;
 
 // Layer norm of each row of n values, written from the definition.
 std::vector<double> ref_layer_norm(const std::vector<float>& x, int64_t n, const std::vector<float>& g,

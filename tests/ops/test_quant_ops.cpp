@@ -25,14 +25,6 @@ int32_t ref_quantize(float x, float scale, int32_t zp, int32_t lo, int32_t hi) {
   return static_cast<int32_t>(std::min<double>(hi, std::max<double>(lo, r)));
 }
 
-std::vector<float> random_floats(size_t n, uint32_t seed, float lo = -3.0f, float hi = 3.0f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> d(lo, hi);
-  std::vector<float> v(n);
-  for (float& x : v) x = d(rng);
-  return v;
-}
-
 template <class T>
 std::vector<T> random_ints(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -60,7 +52,7 @@ TEST_CASE("QuantizeLinear rounds half to even and saturates", "[ops][quant]") {
 
 TEST_CASE("QuantizeLinear per axis matches the reference on every axis", "[ops][quant]") {
   const Shape shape{2, 3, 4};
-  const std::vector<float> x = random_floats(24, 1);
+  const std::vector<float> x = uniform_floats(24, 1, -3.0f, 3.0f);
   for (int axis : {0, 1, 2, -1}) {
     const int a = axis < 0 ? axis + 3 : axis;
     const int64_t D = shape[a];
@@ -86,7 +78,7 @@ TEST_CASE("QuantizeLinear per axis matches the reference on every axis", "[ops][
 
 TEST_CASE("QuantizeLinear and DequantizeLinear blocked along an axis", "[ops][quant]") {
   // x [3, 10], blocks of 4 along axis 1: scale [3, 3] (the last block is partial).
-  const std::vector<float> x = random_floats(30, 2, -3.0f, 3.0f);
+  const std::vector<float> x = uniform_floats(30, 2, -3.0f, 3.0f);
   std::vector<float> scales(9);
   std::vector<uint8_t> zps(9);
   for (size_t i = 0; i < 9; ++i) {
@@ -139,7 +131,7 @@ TEST_CASE("DequantizeLinear per tensor, per axis and int32", "[ops][quant]") {
 
 TEST_CASE("DynamicQuantizeLinear follows the ONNX reference", "[ops][quant]") {
   for (int variant = 0; variant < 4; ++variant) {
-    std::vector<float> x = random_floats(200, 10 + static_cast<uint32_t>(variant), -2.0f, 5.0f);
+    std::vector<float> x = uniform_floats(200, 10 + static_cast<uint32_t>(variant), -2.0f, 5.0f);
     if (variant == 1)
       for (float& v : x) v = std::fabs(v) + 1.0f;  // all positive: the range still includes 0
     if (variant == 2)
@@ -267,9 +259,9 @@ TEST_CASE("QLinearMatMul with constant weights matches the reference requantizat
 
 TEST_CASE("DynamicQuantizeMatMul and MatMulIntegerToFloat match the integer reference and fp32", "[ops][quant]") {
   const int64_t B = 2, S = 5, K = 48, N = 20;
-  const auto x = random_floats(static_cast<size_t>(B * S * K), 9, -1.0f, 3.0f);
-  const auto w = random_floats(static_cast<size_t>(K * N), 10, -0.5f, 0.5f);
-  const auto bias = random_floats(static_cast<size_t>(N), 11);
+  const auto x = uniform_floats(static_cast<size_t>(B * S * K), 9, -1.0f, 3.0f);
+  const auto w = uniform_floats(static_cast<size_t>(K * N), 10, -0.5f, 0.5f);
+  const auto bias = uniform_floats(static_cast<size_t>(N), 11, -3.0f, 3.0f);
   // Per-column symmetric int8 weights.
   std::vector<float> sw(static_cast<size_t>(N));
   std::vector<int8_t> wq(static_cast<size_t>(K * N));
@@ -362,9 +354,9 @@ TEST_CASE("MatMulNBits matches dequantize-then-matmul", "[ops][quant]") {
   for (int64_t bs : {16, 32, 64}) {
     for (int64_t K : {16, 40, 130}) {
       const int64_t M = 3, N = 7, kb = (K + bs - 1) / bs;
-      const auto w = random_floats(static_cast<size_t>(K * N), static_cast<uint32_t>(K + bs));
-      const auto x = random_floats(static_cast<size_t>(M * K), static_cast<uint32_t>(K * 3));
-      const auto bias = random_floats(static_cast<size_t>(N), 12);
+      const auto w = uniform_floats(static_cast<size_t>(K * N), static_cast<uint32_t>(K + bs), -3.0f, 3.0f);
+      const auto x = uniform_floats(static_cast<size_t>(M * K), static_cast<uint32_t>(K * 3), -3.0f, 3.0f);
+      const auto bias = uniform_floats(static_cast<size_t>(N), 12, -3.0f, 3.0f);
       const NBits q = make_nbits(w, K, N, bs);
       for (bool constant : {false, true}) {
         for (bool with_zp : {false, true}) {

@@ -18,24 +18,13 @@ using graph::OpKind;
 namespace {
 using namespace obol::op_test;
 
-graph::Attribute attr_f(const char* name, float v) {
-  graph::Attribute a;
-  a.name = name;
-  a.kind = graph::Attribute::Kind::f;
-  a.f = v;
-  return a;
-}
 graph::Attribute attr_strs(const char* name, std::vector<std::string> v) {
-  graph::Attribute a;
-  a.name = name;
-  a.kind = graph::Attribute::Kind::strings;
+  graph::Attribute a = attr_of(name, graph::Attribute::Kind::strings);
   a.strings = std::move(v);
   return a;
 }
 graph::Attribute attr_fs(const char* name, std::vector<float> v) {
-  graph::Attribute a;
-  a.name = name;
-  a.kind = graph::Attribute::Kind::floats;
+  graph::Attribute a = attr_of(name, graph::Attribute::Kind::floats);
   a.floats = std::move(v);
   return a;
 }
