@@ -7,7 +7,9 @@
 Writes OUT/model.onnx (weights inline, or in OUT/model.onnx.data when they pass --external-mb) and
 OUT/input_0.npy, a random float32 input of shape [batch, seq, hidden] (the embedding output; the
 embedding lookup itself is left out). With --classes N the output is a token-classification head's
-logits [batch, seq, N] instead of the last hidden state. Each layer is what torch.onnx.export makes of a BERT layer at
+logits [batch, seq, N] instead of the last hidden state; with --fit-head the head is fitted (ridge
+regression on the encoder's fp32 output) to a synthetic task, so its logits have the margins of a
+trained classifier rather than a random projection's, and OUT/task/ holds 16 task inputs. Each layer is what torch.onnx.export makes of a BERT layer at
 opset 17 with static shapes:
 
     Q, K, V  = MatMul + Add                            (Linear on a 3-D input)
@@ -78,7 +80,7 @@ class Builder:
         return self.op("Mul", [y, self.const("half", np.array(0.5, np.float32))])
 
 
-def build(args):
+def build(args, head=None):
     b = Builder(np.random.default_rng(args.seed))
     B, S, H, nh = args.batch, args.seq, args.hidden, args.heads
     if H % nh:
@@ -104,9 +106,14 @@ def build(args):
         ffn = b.linear(b.gelu(b.linear(x, H, args.ffn, f"{p}.intermediate")), args.ffn, H, f"{p}.output")
         x = b.layer_norm(b.op("Add", [ffn, x]), H, f"{p}.output.LayerNorm", args.decomposed_layernorm)
     if args.classes:
-        # A token-classification head (as BertForTokenClassification): one Linear to the class logits.
+        # A token-classification head (as BertForTokenClassification): one Linear to the class logits,
+        # random or fitted (see fit_head).
         out_name, out_shape = "logits", [B, S, args.classes]
-        x = b.linear(x, H, args.classes, "classifier")
+        if head is None:
+            x = b.linear(x, H, args.classes, "classifier")
+        else:
+            y = b.op("MatMul", [x, b.const("classifier.weight", head[0])])
+            x = b.op("Add", [b.const("classifier.bias", head[1]), y])
     else:
         out_name, out_shape = "last_hidden_state", [B, S, H]
     b.nodes.append(helper.make_node("Identity", [x], [out_name], name="/Identity_out"))
@@ -116,6 +123,36 @@ def build(args):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="obol make_encoder")
     model.ir_version = 8
     return model
+
+
+def task_inputs(args, rng, n):
+    """n inputs of a synthetic token-classification task: each token is the centre of its class
+    (one of --classes random directions) plus noise. Returns inputs [n, B, S, H] and labels."""
+    centres = np.random.default_rng(args.seed + 7).standard_normal((args.classes, args.hidden)).astype(np.float32)
+    labels = rng.integers(0, args.classes, (n, args.batch, args.seq))
+    noise = rng.standard_normal((n, args.batch, args.seq, args.hidden)).astype(np.float32)
+    return centres[labels] + args.task_noise * noise, labels
+
+
+def fit_head(args):
+    """A classifier head with the margins of a trained one: run the random-weight encoder body on
+    --fit-head task inputs and fit the head to their labels by ridge regression (needs
+    onnxruntime). Returns (weight [H, C], bias [C], fp32 accuracy on fresh task inputs)."""
+    import onnxruntime as ort
+    body_args = argparse.Namespace(**vars(args))
+    body_args.classes = 0
+    sess = ort.InferenceSession(build(body_args).SerializeToString(), providers=["CPUExecutionProvider"])
+    run = lambda x: sess.run(None, {"input": x})[0].reshape(-1, args.hidden)
+    rng = np.random.default_rng(args.seed + 3)
+    xs, labels = task_inputs(args, rng, args.fit_head)
+    h = np.concatenate([run(x) for x in xs]).astype(np.float64)
+    y = np.eye(args.classes)[labels.reshape(-1)]
+    h1 = np.concatenate([h, np.ones((h.shape[0], 1))], axis=1)
+    wb = np.linalg.solve(h1.T @ h1 + 1e-3 * np.eye(h1.shape[1]), h1.T @ y)
+    w, bias = wb[:-1].astype(np.float32), wb[-1].astype(np.float32)
+    xt, lt = task_inputs(args, rng, 4)
+    acc = np.mean([(run(x) @ w + bias).argmax(-1) == l.reshape(-1) for x, l in zip(xt, lt)])
+    return w, bias, acc
 
 
 def main():
@@ -130,12 +167,21 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--classes", type=int, default=0,
                     help="add a token-classification head with this many classes (output 'logits')")
+    ap.add_argument("--fit-head", type=int, default=0, metavar="N",
+                    help="with --classes: fit the head on N inputs of a synthetic task (needs onnxruntime) and "
+                         "write 16 more task inputs to OUT/task/ (for obol quantize --calibration)")
+    ap.add_argument("--task-noise", type=float, default=6.0,
+                    help="noise of the synthetic task's tokens (6: fp32 accuracy about 86%%, many tokens near a boundary)")
     ap.add_argument("--decomposed-layernorm", action="store_true",
                     help="ReduceMean/Sub/Pow/Sqrt/Div instead of LayerNormalization")
     ap.add_argument("--external-mb", type=float, default=64.0,
                     help="weights above this many MiB go to model.onnx.data (default 64)")
     args = ap.parse_args()
-    model = build(args)
+    head, accuracy = None, None
+    if args.fit_head and args.classes:
+        w, bias, accuracy = fit_head(args)
+        head = (w, bias)
+    model = build(args, head)
     onnx.checker.check_model(model)
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "model.onnx")
@@ -147,11 +193,19 @@ def main():
     onnx.save_model(model, path, save_as_external_data=external, all_tensors_to_one_file=True,
                     location="model.onnx.data", size_threshold=1024)
     x = np.random.default_rng(args.seed + 1).standard_normal((args.batch, args.seq, args.hidden)).astype(np.float32)
+    if head is not None:
+        xs, _ = task_inputs(args, np.random.default_rng(args.seed + 4), 17)
+        x = xs[0]
+        task_dir = os.path.join(args.out, "task")
+        os.makedirs(task_dir, exist_ok=True)
+        for i, xi in enumerate(xs[1:]):
+            np.save(os.path.join(task_dir, f"input_{i:02d}.npy"), xi)
     np.save(os.path.join(args.out, "input_0.npy"), x)
     params = sum(int(np.prod(t.dims)) for t in model.graph.initializer)
     print(f"{path}: {args.layers} layers x {args.hidden}, {args.heads} heads, FFN {args.ffn}, seq {args.seq}, "
           f"batch {args.batch}, {params / 1e6:.1f} M parameters, {len(model.graph.node)} nodes"
-          f"{', external data' if external else ''}")
+          f"{', external data' if external else ''}"
+          f"{f', fitted head: fp32 accuracy {accuracy:.1%} on the synthetic task' if accuracy is not None else ''}")
 
 
 if __name__ == "__main__":
