@@ -150,7 +150,7 @@ bool compare_variants(const DemoArgs& a, const std::string& label, const std::st
   for (const char* q : {"int8", "int4"}) {
     const VariantResult* v = find(*r, q);
     if (!v) continue;
-    std::printf("  %s: %.1fx smaller, cost per 1k queries %+.0f%% against fp32, cosine %.5f, top-1 agreement %.1f%%\n", q,
+    std::printf("  %s: %.1fx smaller, cost per 1k queries %+.0f%% against fp32, mean cosine %.5f, top-1 agreement %.1f%%\n", q,
                 v->model_bytes ? static_cast<double>(fp32->model_bytes) / static_cast<double>(v->model_bytes) : 0.0,
                 fp32->usd_per_1k > 0 ? (v->usd_per_1k / fp32->usd_per_1k - 1.0) * 100.0 : 0.0, v->cosine,
                 v->top1_agreement * 100.0);
@@ -221,7 +221,7 @@ int run_demo(const DemoArgs& a) {
       }
       const std::string out = (fs::path(a.out_dir) / (std::string(m.label) + "." + name + ".onnx")).string();
       const Status st = quant::write_quantized(*q, out, /*force=*/true);
-      std::printf("  %-8s %s: %.2f MiB -> %.2f MiB, %d nodes quantized, cosine %.5f, top-1 %.1f%%  %s\n", m.label, name,
+      std::printf("  %-8s %s: %.2f MiB -> %.2f MiB, %d nodes quantized, worst-input cosine %.5f, top-1 %.1f%%  %s\n", m.label, name,
                   static_cast<double>(q->report.bytes_before) / 1048576.0,
                   static_cast<double>(q->report.bytes_after) / 1048576.0, q->report.quantized_nodes, q->report.cosine,
                   q->report.top1_agreement * 100.0, st.is_ok() ? out.c_str() : st.message().c_str());
