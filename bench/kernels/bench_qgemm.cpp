@@ -35,23 +35,18 @@
 #include "obol/kernels/q4gemm.hpp"
 #include "obol/kernels/qgemm.hpp"
 #include "obol/quant/blocks.hpp"
+#include "bench_common.hpp"
 
 namespace {
 
-struct Shape {
-  int64_t M, N, K;
-};
+using Shape = obol::bench::GemmShape;
+using obol::bench::set_threads;
 
 constexpr Shape kShapes[] = {{128, 768, 768}, {128, 3072, 768}, {512, 512, 512}, {1024, 1024, 1024}, {1, 4096, 4096},
                              {128, 384, 384}, {128, 1536, 384}, {128, 384, 1536}};  // the last three: MiniLM
 constexpr Shape kGemv[] = {{1, 4096, 4096}, {1, 11008, 4096}};
 constexpr int kThreads[] = {1, 2};
 constexpr size_t kRotateBytes = size_t{160} << 20;  // all copies together: well past a 32 MiB L3
-
-void set_threads(int threads) {
-  omp_set_num_threads(threads);
-  obol::set_max_threads(threads);
-}
 
 std::vector<uint8_t> random_bytes(int64_t n, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -60,10 +55,7 @@ std::vector<uint8_t> random_bytes(int64_t n, uint32_t seed) {
   return v;
 }
 
-void report_ops(benchmark::State& state, const Shape& s) {
-  const double ops = 2.0 * static_cast<double>(s.M) * static_cast<double>(s.N) * static_cast<double>(s.K);
-  state.counters["GOP/s"] = benchmark::Counter(ops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
-}
+void report_ops(benchmark::State& state, const Shape& s) { obol::bench::report_rate(state, s, "GOP/s"); }
 
 void bm_obol(benchmark::State& state, Shape s, int threads, bool w7) {
   set_threads(threads);
@@ -100,31 +92,10 @@ void bm_obol(benchmark::State& state, Shape s, int threads, bool w7) {
 }
 
 void bm_onednn(benchmark::State& state, Shape s, int threads) {
-  set_threads(threads);
-  using tag = dnnl::memory::format_tag;
   using dt = dnnl::memory::data_type;
-  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
-  dnnl::stream strm(eng);
-  const dnnl::memory::desc a_md({s.M, s.K}, dt::u8, tag::ab);
-  const dnnl::memory::desc b_any({s.K, s.N}, dt::s8, tag::any);
-  const dnnl::memory::desc b_user_md({s.K, s.N}, dt::s8, tag::ab);
-  const dnnl::memory::desc c_md({s.M, s.N}, dt::s32, tag::ab);
-  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_any, c_md), eng);
   auto a = random_bytes(s.M * s.K, 1), b = random_bytes(s.K * s.N, 2);
   std::vector<int32_t> c(static_cast<size_t>(s.M * s.N));
-  dnnl::memory a_mem(a_md, eng, a.data()), b_user(b_user_md, eng, b.data()), c_mem(c_md, eng, c.data());
-  dnnl::memory b_mem(pd.weights_desc(), eng);
-  dnnl::reorder(b_user, b_mem).execute(strm, b_user, b_mem);
-  const dnnl::matmul mm(pd);
-  for (auto _ : state) {
-    mm.execute(strm, {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}});
-    strm.wait();
-  }
-  const char* impl = nullptr;
-  if (dnnl_primitive_desc_query(pd.get(), dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl)
-    state.SetLabel(impl);
-  report_ops(state, s);
-  set_threads(0);
+  obol::bench::run_onednn_matmul(state, s, threads, dt::u8, dt::s8, dt::s32, a.data(), b.data(), c.data(), "GOP/s");
 }
 
 void bm_dnnl_gemm(benchmark::State& state, Shape s, int threads) {
@@ -237,9 +208,7 @@ void bm_membw(benchmark::State& state, Shape s, int threads) {
 }
 
 std::string shape_name(const char* family, const char* impl, const Shape& s, int threads, bool with_m) {
-  std::string n = std::string(family) + "/" + impl + "/";
-  if (with_m) n += std::to_string(s.M) + "/";
-  return n + std::to_string(s.N) + "/" + std::to_string(s.K) + "/threads:" + std::to_string(threads);
+  return obol::bench::gemm_name(family, impl, s, threads, with_m);
 }
 
 void register_all() {

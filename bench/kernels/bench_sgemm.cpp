@@ -19,13 +19,13 @@
 
 #include "obol/core/parallel.hpp"
 #include "obol/kernels/cpu.hpp"
+#include "bench_common.hpp"
 #include "sgemm_eigen.hpp"
 
 namespace {
 
-struct Shape {
-  int64_t M, N, K;
-};
+using Shape = obol::bench::GemmShape;
+using obol::bench::set_threads;
 
 // Shapes from real models: LLM decode GEMV and small batch, BERT-base projections and FFN, squares.
 constexpr Shape kShapes[] = {{1, 4096, 4096},   {8, 4096, 4096},   {128, 768, 768},
@@ -40,15 +40,7 @@ std::vector<float> random_floats(int64_t n, uint32_t seed) {
   return v;
 }
 
-void set_threads(int threads) {
-  omp_set_num_threads(threads);
-  obol::set_max_threads(threads);
-}
-
-void report(benchmark::State& state, const Shape& s) {
-  const double flops = 2.0 * static_cast<double>(s.M) * static_cast<double>(s.N) * static_cast<double>(s.K);
-  state.counters["GFLOP/s"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
-}
+void report(benchmark::State& state, const Shape& s) { obol::bench::report_rate(state, s, "GFLOP/s"); }
 
 void bm_obol(benchmark::State& state, Shape s, int threads) {
   set_threads(threads);
@@ -82,30 +74,9 @@ void bm_obol(benchmark::State& state, Shape s, int threads) {
 }
 
 void bm_onednn(benchmark::State& state, Shape s, int threads) {
-  set_threads(threads);  // oneDNN (OpenMP runtime here) sizes its work split when the primitive is made
-  using tag = dnnl::memory::format_tag;
   using dt = dnnl::memory::data_type;
-  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
-  dnnl::stream strm(eng);
-  const dnnl::memory::desc a_md({s.M, s.K}, dt::f32, tag::ab);
-  const dnnl::memory::desc b_any({s.K, s.N}, dt::f32, tag::any);
-  const dnnl::memory::desc b_user_md({s.K, s.N}, dt::f32, tag::ab);
-  const dnnl::memory::desc c_md({s.M, s.N}, dt::f32, tag::ab);
-  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_any, c_md), eng);
   std::vector<float> a = random_floats(s.M * s.K, 1), b = random_floats(s.K * s.N, 2), c(static_cast<size_t>(s.M * s.N));
-  dnnl::memory a_mem(a_md, eng, a.data()), b_user(b_user_md, eng, b.data()), c_mem(c_md, eng, c.data());
-  dnnl::memory b_mem(pd.weights_desc(), eng);
-  dnnl::reorder(b_user, b_mem).execute(strm, b_user, b_mem);  // pre-pack once, like obol
-  const dnnl::matmul mm(pd);
-  for (auto _ : state) {
-    mm.execute(strm, {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}});
-    strm.wait();
-  }
-  const char* impl = nullptr;
-  if (dnnl_primitive_desc_query(pd.get(), dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl)
-    state.SetLabel(impl);
-  report(state, s);
-  set_threads(0);
+  obol::bench::run_onednn_matmul(state, s, threads, dt::f32, dt::f32, dt::f32, a.data(), b.data(), c.data(), "GFLOP/s");
 }
 
 void bm_eigen(benchmark::State& state, Shape s, int threads) {
@@ -121,8 +92,7 @@ void bm_eigen(benchmark::State& state, Shape s, int threads) {
 }
 
 std::string name_of(const char* impl, const Shape& s, int threads) {
-  return std::string("sgemm/") + impl + "/" + std::to_string(s.M) + "/" + std::to_string(s.N) + "/" +
-         std::to_string(s.K) + "/threads:" + std::to_string(threads);
+  return obol::bench::gemm_name("sgemm", impl, s, threads);
 }
 
 void register_all() {
