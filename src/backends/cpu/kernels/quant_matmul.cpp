@@ -164,6 +164,22 @@ Result<const float*> read_bias(const graph::Node& node, const backend::KernelCon
   return b.data_as<const float>();
 }
 
+// Y (f32) = (A - za)(B - zb) * a_scale * b_scale + bias: one qgemm with its dequantizing epilogue
+// when B was prepared for this shape, else the int32 matmul into scratch, then dequantize_rows.
+Status integer_matmul_to_f32(const graph::Node& node, backend::KernelContext& ctx, const MatMulShape& s,
+                             const TensorView& a, int32_t za, float a_scale, const TensorView& b,
+                             const std::vector<int32_t>& zb, const std::vector<float>& sb, const float* bias,
+                             const std::shared_ptr<const QWeights>& prepared, const TensorView& y) {
+  if (prepared && prepared->K == s.K && prepared->N == s.N && s.b_batches == 1 && s.a_batches == s.batches)
+    return qgemm_f32(a.data(), a.dtype() == DType::u8, s.batches * s.M, za, a_scale, *prepared, sb, bias,
+                     y.data_as<float>(), s.N);
+  OBOL_ASSIGN_OR_RETURN(void* mem, ctx.scratch(static_cast<size_t>(y.numel()) * sizeof(int32_t)));
+  auto* acc = static_cast<int32_t*>(mem);
+  OBOL_RETURN_IF_ERROR(integer_matmul(node, s, a, {za}, b, zb, prepared, acc));
+  dequantize_rows(acc, s.batches * s.M, s.N, a_scale, sb, bias, y.data_as<float>());
+  return Status::ok();
+}
+
 // com.microsoft DynamicQuantizeMatMul(A f32, B u8/i8, b_scale, b_zero_point?, bias?): A is quantized
 // per run to uint8 as DynamicQuantizeLinear does (range widened to include 0), then
 // Y = (A_q - a_zp)(B - b_zp) * a_scale * b_scale + bias.
@@ -183,22 +199,15 @@ Result<std::unique_ptr<backend::Kernel>> make_dynamic_quantize_matmul(const grap
     OBOL_ASSIGN_OR_RETURN(const float* bias, read_bias(nref, ctx, 4, s.N));
     OBOL_ASSIGN_OR_RETURN(TensorView y, ctx.output(0, DType::f32, s.out));
     if (y.numel() == 0) return Status::ok();
-    ScratchCarver sc;
-    const size_t oq = sc.add(static_cast<size_t>(a.numel())), oacc = sc.add(static_cast<size_t>(y.numel()) * 4);
-    OBOL_ASSIGN_OR_RETURN(void* mem, ctx.scratch(sc.total()));
-    auto* aq = static_cast<uint8_t*>(mem) + oq;
-    auto* acc = reinterpret_cast<int32_t*>(static_cast<uint8_t*>(mem) + oacc);
+    OBOL_ASSIGN_OR_RETURN(void* mem, ctx.scratch(static_cast<size_t>(a.numel())));
+    auto* aq = static_cast<uint8_t*>(mem);
     float lo = 0, hi = 0, a_scale = 1;
     uint8_t a_zp = 0;
     minmax_f32(a.data_as<const float>(), a.numel(), lo, hi);
     dynamic_uint8_params(lo, hi, a_scale, a_zp);
     quantize_u8_f32(a.data_as<const float>(), a.numel(), a_scale, a_zp, aq);
-    const TensorView aqv(aq, DType::u8, a.shape());
-    if (prepared && prepared->K == s.K && prepared->N == s.N && s.b_batches == 1 && s.a_batches == s.batches)
-      return qgemm_f32(aq, true, s.batches * s.M, a_zp, a_scale, *prepared, sb, bias, y.data_as<float>(), s.N);
-    OBOL_RETURN_IF_ERROR(integer_matmul(nref, s, aqv, {a_zp}, b, zb, prepared, acc));
-    dequantize_rows(acc, s.batches * s.M, s.N, a_scale, sb, bias, y.data_as<float>());
-    return Status::ok();
+    return integer_matmul_to_f32(nref, ctx, s, TensorView(aq, DType::u8, a.shape()), a_zp, a_scale, b, zb, sb, bias,
+                                 prepared, y);
   });
 }
 
@@ -219,14 +228,7 @@ Result<std::unique_ptr<backend::Kernel>> make_matmul_integer_to_float(const grap
     OBOL_ASSIGN_OR_RETURN(const float* bias, read_bias(nref, ctx, 6, s.N));
     OBOL_ASSIGN_OR_RETURN(TensorView y, ctx.output(0, DType::f32, s.out));
     if (y.numel() == 0) return Status::ok();
-    if (prepared && prepared->K == s.K && prepared->N == s.N && s.b_batches == 1 && s.a_batches == s.batches)
-      return qgemm_f32(a.data(), a.dtype() == DType::u8, s.batches * s.M, za[0], sa[0], *prepared, sb, bias,
-                       y.data_as<float>(), s.N);
-    OBOL_ASSIGN_OR_RETURN(void* mem, ctx.scratch(static_cast<size_t>(y.numel()) * sizeof(int32_t)));
-    auto* acc = static_cast<int32_t*>(mem);
-    OBOL_RETURN_IF_ERROR(integer_matmul(nref, s, a, za, b, zb, prepared, acc));
-    dequantize_rows(acc, s.batches * s.M, s.N, sa[0], sb, bias, y.data_as<float>());
-    return Status::ok();
+    return integer_matmul_to_f32(nref, ctx, s, a, za[0], sa[0], b, zb, sb, bias, prepared, y);
   });
 }
 
