@@ -72,20 +72,8 @@ struct EncoderBuilder {
     g->add_node(std::move(n));
     return out;
   }
-  static graph::Attribute ints(const char* n, std::vector<int64_t> v) {
-    graph::Attribute a;
-    a.name = n;
-    a.kind = graph::Attribute::Kind::ints;
-    a.ints = std::move(v);
-    return a;
-  }
-  static graph::Attribute integer(const char* n, int64_t v) {
-    graph::Attribute a;
-    a.name = n;
-    a.kind = graph::Attribute::Kind::i;
-    a.i = v;
-    return a;
-  }
+  static graph::Attribute ints(const char* n, std::vector<int64_t> v) { return graph::attr_ints(n, std::move(v)); }
+  static graph::Attribute integer(const char* n, int64_t v) { return graph::attr_int(n, v); }
   graph::ValueId linear(graph::ValueId x, int64_t in, int64_t out) {
     return op(graph::OpKind::Add, {op(graph::OpKind::MatMul, {x, weight(in, out)}), filled(out, 0.01f)});
   }

@@ -19,27 +19,9 @@ using graph::OpKind;
 using graph::ValueId;
 using graph::ValueType;
 
-Attribute attr_int(const char* name, int64_t v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::i;
-  a.i = v;
-  return a;
-}
-Attribute attr_float(const char* name, float v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::f;
-  a.f = v;
-  return a;
-}
-Attribute attr_ints(const char* name, std::vector<int64_t> v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::ints;
-  a.ints = std::move(v);
-  return a;
-}
+using graph::attr_float;
+using graph::attr_int;
+using graph::attr_ints;
 
 // Adds named constants and nodes to a graph; weights are N(0, std^2) from one fixed-seed stream.
 // Value names are short ("l0.q.w", "t17"); node names carry the structure ("l0.q/MatMul").

@@ -189,34 +189,10 @@ inline bool is_last_axis(const ValueType& t, int64_t axis) {
   return t.rank_known && axis == static_cast<int64_t>(t.dims.size()) - 1 && axis >= 0;
 }
 
-inline Attribute attr_int(const char* name, int64_t v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::i;
-  a.i = v;
-  return a;
-}
-inline Attribute attr_float(const char* name, float v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::f;
-  a.f = v;
-  return a;
-}
-inline Attribute attr_string(const char* name, std::string v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::s;
-  a.s = std::move(v);
-  return a;
-}
-inline Attribute attr_floats(const char* name, std::vector<float> v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::floats;
-  a.floats = std::move(v);
-  return a;
-}
+using graph::attr_float;
+using graph::attr_floats;
+using graph::attr_int;
+using graph::attr_string;
 
 // A new node of `op` (ai.onnx unless `domain`), named after the node it replaces.
 inline Node make_node(OpKind op, const std::string& name, int opset, std::vector<ValueId> inputs,

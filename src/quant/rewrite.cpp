@@ -33,13 +33,7 @@ struct Target {
   std::vector<float> bias;  // empty when none
 };
 
-graph::Attribute attr_int(const char* name, int64_t v) {
-  graph::Attribute a;
-  a.name = name;
-  a.kind = graph::Attribute::Kind::i;
-  a.i = v;
-  return a;
-}
+using graph::attr_int;
 
 ValueId add_constant(Graph& g, const std::string& base, Tensor t) {
   auto owned = std::make_shared<Tensor>(std::move(t));

@@ -13,6 +13,9 @@
 #include "obol/obol.hpp"
 
 using namespace obol;
+using graph::attr_float;
+using graph::attr_int;
+using graph::attr_ints;
 using graph::Attribute;
 using graph::Dim;
 using graph::Graph;
@@ -85,28 +88,6 @@ class Builder {
   std::mt19937 rng_;
   int count_ = 0;
 };
-
-Attribute attr_i(const char* name, int64_t v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::i;
-  a.i = v;
-  return a;
-}
-Attribute attr_f(const char* name, float v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::f;
-  a.f = v;
-  return a;
-}
-Attribute attr_ints(const char* name, std::vector<int64_t> v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::ints;
-  a.ints = std::move(v);
-  return a;
-}
 
 std::vector<Dim> dims(std::initializer_list<int64_t> d) {
   std::vector<Dim> r;
@@ -252,10 +233,10 @@ TEST_CASE("LayerNorm fusion replaces the decomposed pattern over the last axis",
       Builder b(5);
       const ValueId x = b.input("x", {Dim::named("batch"), Dim::known(6), Dim::known(32)});
       const int64_t axis = variant == 2 ? 1 : -1;  // variant 2: not the last axis -> no fusion
-      const ValueId mean = b.op(OpKind::ReduceMean, {x}, {attr_ints("axes", {axis}), attr_i("keepdims", 1)}, 13);
+      const ValueId mean = b.op(OpKind::ReduceMean, {x}, {attr_ints("axes", {axis}), attr_int("keepdims", 1)}, 13);
       const ValueId d = b.op(OpKind::Sub, {x, mean});
       const ValueId sq = variant == 1 ? b.op(OpKind::Mul, {d, d}) : b.op(OpKind::Pow, {d, b.scalar(2.0f)});
-      const ValueId var = b.op(OpKind::ReduceMean, {sq}, {attr_ints("axes", {axis}), attr_i("keepdims", 1)}, 13);
+      const ValueId var = b.op(OpKind::ReduceMean, {sq}, {attr_ints("axes", {axis}), attr_int("keepdims", 1)}, 13);
       const ValueId sd = b.op(OpKind::Sqrt, {b.op(OpKind::Add, {var, b.scalar(1e-5f)})});
       const ValueId y = b.op(OpKind::Div, {d, sd});
       const int64_t n = variant == 2 ? 6 : 32;
@@ -284,7 +265,7 @@ TEST_CASE("MatMul + bias + activation fuses into one FusedMatMulBias", "[graph][
       if (variant < 5) {
         const OpKind k = acts[variant];
         if (k == OpKind::Clip) y = b.op(k, {y, b.scalar(-0.25f), b.scalar(0.5f)}, {}, 13);
-        else if (k == OpKind::LeakyRelu) y = b.op(k, {y}, {attr_f("alpha", 0.2f)});
+        else if (k == OpKind::LeakyRelu) y = b.op(k, {y}, {attr_float("alpha", 0.2f)});
         else y = b.op(k, {y});
       } else if (variant == 5) {
         y = b.op(OpKind::Relu, {y});  // no bias
@@ -341,7 +322,7 @@ TEST_CASE("Gemm + activation fuses into FusedGemm", "[graph][fusion]") {
       const ValueId w = b.random(variant == 1 ? Shape{12, 10} : Shape{10, 12});
       const ValueId c = variant == 2 ? b.random(Shape{6, 12}) : b.random(Shape{12});
       const ValueId y = b.op(OpKind::Gemm, {a, w, c},
-                             {attr_i("transB", variant == 1 ? 1 : 0), attr_f("alpha", 0.7f), attr_f("beta", 1.3f)}, 13);
+                             {attr_int("transB", variant == 1 ? 1 : 0), attr_float("alpha", 0.7f), attr_float("beta", 1.3f)}, 13);
       b.output(b.op(variant == 0 ? OpKind::Sigmoid : OpKind::Relu, {y}));
       return b.g;
     };
@@ -364,11 +345,11 @@ TEST_CASE("Conv + BatchNormalization folds into the convolution", "[graph][fusio
       std::vector<ValueId> in{x, b.random(Shape{M, dw ? 1 : 4, 3, 3})};
       if (variant != 4) in.push_back(b.random(Shape{M}));
       std::vector<Attribute> at{attr_ints("pads", {1, 1, 1, 1}), attr_ints("strides", {2, 2})};
-      if (dw) at.push_back(attr_i("group", 4));
+      if (dw) at.push_back(attr_int("group", 4));
       ValueId y = b.op(OpKind::Conv, in, at, 11);
       y = b.op(OpKind::BatchNormalization,
                {y, b.random(Shape{M}, 0.5f, 2.0f), b.random(Shape{M}), b.random(Shape{M}), b.random(Shape{M}, 0.1f, 2.0f)},
-               {attr_f("epsilon", 1e-3f)}, 15);
+               {attr_float("epsilon", 1e-3f)}, 15);
       if (variant == 1 || variant == 3) y = b.op(OpKind::Relu, {y});
       if (variant == 2) y = b.op(OpKind::Clip, {y, b.scalar(0.0f), b.scalar(6.0f)}, {}, 13);
       b.output(y);
@@ -414,7 +395,7 @@ TEST_CASE("Attention fusion: scores, scale, mask, softmax and the V product beco
       if (variant == 1) s = b.op(OpKind::Mul, {b.scalar(0.35f), s});
       if (variant == 0 || variant == 3) s = b.op(OpKind::Add, {s, m});
       if (variant == 2) s = b.op(OpKind::Add, {m, s});
-      const ValueId p = b.op(OpKind::Softmax, {s}, {attr_i("axis", -1)}, 13);
+      const ValueId p = b.op(OpKind::Softmax, {s}, {attr_int("axis", -1)}, 13);
       b.output(b.op(OpKind::MatMul, {p, v}));
       return b.g;
     };
@@ -436,7 +417,7 @@ TEST_CASE("Attention fusion needs the softmax over the last axis and private int
       const ValueId k = b.input("k", dims({2, 6, 4}));
       const ValueId v = b.input("v", dims({2, 4, 3}));
       const ValueId s = b.op(OpKind::MatMul, {q, k});
-      const ValueId p = b.op(OpKind::Softmax, {s}, {attr_i("axis", variant == 0 ? 1 : -1)}, 13);
+      const ValueId p = b.op(OpKind::Softmax, {s}, {attr_int("axis", variant == 0 ? 1 : -1)}, 13);
       b.output(b.op(OpKind::MatMul, {p, v}));
       if (variant == 1) b.output(p);
       return b.g;

@@ -56,21 +56,6 @@ struct G {
   std::string type(ValueId v) const { return g.value(v).type.to_string(); }
 };
 
-Attribute ai(const char* name, int64_t v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::i;
-  a.i = v;
-  return a;
-}
-Attribute ais(const char* name, std::vector<int64_t> v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::ints;
-  a.ints = std::move(v);
-  return a;
-}
-
 Dim k(int64_t v) { return Dim::known(v); }
 Dim sym(const char* s) { return Dim::named(s); }
 
@@ -83,19 +68,19 @@ TEST_CASE("Shape inference carries batch and seq symbols through an attention bl
   const ValueId b = t.constant<float>(Shape{384}, std::vector<float>(384, 0.0f));
   const ValueId lin = t.op(OpKind::Add, {b, t.op(OpKind::MatMul, {x, w})});
   const ValueId heads = t.op(OpKind::Reshape, {lin, t.ints({0, 0, 12, 32})}, {}, 14);
-  const ValueId q = t.op(OpKind::Transpose, {heads}, {ais("perm", {0, 2, 1, 3})});
-  const ValueId kt = t.op(OpKind::Transpose, {heads}, {ais("perm", {0, 2, 3, 1})});
+  const ValueId q = t.op(OpKind::Transpose, {heads}, {attr_ints("perm", {0, 2, 1, 3})});
+  const ValueId kt = t.op(OpKind::Transpose, {heads}, {attr_ints("perm", {0, 2, 3, 1})});
   const ValueId scores = t.op(OpKind::MatMul, {q, kt});
-  const ValueId probs = t.op(OpKind::Softmax, {scores}, {ai("axis", -1)}, 13);
+  const ValueId probs = t.op(OpKind::Softmax, {scores}, {attr_int("axis", -1)}, 13);
   const ValueId ctx = t.op(OpKind::MatMul, {probs, q});
-  const ValueId merged = t.op(OpKind::Reshape, {t.op(OpKind::Transpose, {ctx}, {ais("perm", {0, 2, 1, 3})}),
+  const ValueId merged = t.op(OpKind::Reshape, {t.op(OpKind::Transpose, {ctx}, {attr_ints("perm", {0, 2, 1, 3})}),
                                                 t.ints({0, 0, -1})}, {}, 14);
-  const ValueId mean = t.op(OpKind::ReduceMean, {merged}, {ais("axes", {-1})}, 13);
+  const ValueId mean = t.op(OpKind::ReduceMean, {merged}, {attr_ints("axes", {-1})}, 13);
   const ValueId flat = t.op(OpKind::Reshape, {merged, t.ints({-1, 384})}, {}, 14);
   const ValueId shape = t.op(OpKind::Shape, {merged});
   const ValueId mask = t.input(DType::f32, {sym("batch"), k(1), k(1), sym("seq")});
   const ValueId masked = t.op(OpKind::Add, {scores, mask});
-  const ValueId cast = t.op(OpKind::Cast, {masked}, {ai("to", 7)}, 13);  // INT64
+  const ValueId cast = t.op(OpKind::Cast, {masked}, {attr_int("to", 7)}, 13);  // INT64
   auto n = infer_shapes(t.g);
   REQUIRE(n.is_ok());
   CHECK(*n >= 13);
@@ -118,28 +103,28 @@ TEST_CASE("Shape inference on static convolution, pooling and layout ops", "[gra
   G t;
   const ValueId x = t.input(DType::f32, {k(2), k(3), k(32), k(31)});
   const ValueId w = t.constant<float>(Shape{8, 3, 3, 3}, std::vector<float>(8 * 27, 0.0f));
-  const ValueId c = t.op(OpKind::Conv, {x, w}, {ais("pads", {1, 1, 1, 1}), ais("strides", {2, 2})}, 11);
+  const ValueId c = t.op(OpKind::Conv, {x, w}, {attr_ints("pads", {1, 1, 1, 1}), attr_ints("strides", {2, 2})}, 11);
   const ValueId same = t.op(OpKind::Conv, {x, w}, {[] {
                                                     Attribute a;
                                                     a.name = "auto_pad";
                                                     a.kind = Attribute::Kind::s;
                                                     a.s = "SAME_UPPER";
                                                     return a;
-                                                  }(), ais("strides", {3, 3})}, 11);
-  const ValueId mp = t.op(OpKind::MaxPool, {c}, {ais("kernel_shape", {3, 3}), ais("strides", {2, 2}), ai("ceil_mode", 1)}, 12);
+                                                  }(), attr_ints("strides", {3, 3})}, 11);
+  const ValueId mp = t.op(OpKind::MaxPool, {c}, {attr_ints("kernel_shape", {3, 3}), attr_ints("strides", {2, 2}), attr_int("ceil_mode", 1)}, 12);
   const ValueId gap = t.op(OpKind::GlobalAveragePool, {c});
-  const ValueId flat = t.op(OpKind::Flatten, {gap}, {ai("axis", 1)}, 13);
-  const ValueId cat = t.op(OpKind::Concat, {c, c}, {ai("axis", 1)}, 13);
+  const ValueId flat = t.op(OpKind::Flatten, {gap}, {attr_int("axis", 1)}, 13);
+  const ValueId cat = t.op(OpKind::Concat, {c, c}, {attr_int("axis", 1)}, 13);
   const ValueId sl = t.op(OpKind::Slice, {cat, t.ints({1, -5}), t.ints({100, -1}), t.ints({1, 3})}, {}, 13);
   const ValueId sl_step = t.op(OpKind::Slice, {x, t.ints({-1}), t.ints({-100}), t.ints({3}), t.ints({-2})}, {}, 13);
   const ValueId idx = t.input(DType::i64, {k(5), k(2)});
-  const ValueId ga = t.op(OpKind::Gather, {x, idx}, {ai("axis", 1)}, 13);
+  const ValueId ga = t.op(OpKind::Gather, {x, idx}, {attr_int("axis", 1)}, 13);
   const ValueId un = t.op(OpKind::Unsqueeze, {gap, t.ints({0, -1})}, {}, 13);
   const ValueId sq = t.op(OpKind::Squeeze, {un, t.ints({0})}, {}, 13);
   const ValueId sq_all = t.op(OpKind::Squeeze, {gap}, {}, 13);
   const ValueId rs = t.op(OpKind::Reshape, {x, t.ints({-1, 31})}, {}, 14);
-  const ValueId red = t.op(OpKind::ReduceSum, {x, t.ints({1, 3})}, {ai("keepdims", 0)}, 13);
-  const ValueId arg = t.op(OpKind::ArgMax, {x}, {ai("axis", 2), ai("keepdims", 0)}, 13);
+  const ValueId red = t.op(OpKind::ReduceSum, {x, t.ints({1, 3})}, {attr_int("keepdims", 0)}, 13);
+  const ValueId arg = t.op(OpKind::ArgMax, {x}, {attr_int("axis", 2), attr_int("keepdims", 0)}, 13);
   REQUIRE(infer_shapes(t.g).is_ok());
   CHECK(t.type(c) == "f32[2, 8, 16, 16]");
   CHECK(t.type(same) == "f32[2, 8, 11, 11]");
@@ -235,8 +220,8 @@ TEST_CASE("Shape inference through quantized matmuls and quantize/dequantize", "
   const ValueId yz = t.constant<int8_t>(Shape{}, {0});
   const ValueId qlm = t.op(OpKind::QLinearMatMul, {q, xs, xz, w8, xs, wz, xs, yz}, {}, 10);
   const ValueId packed = t.constant<uint8_t>(Shape{1000, 12, 16}, std::vector<uint8_t>(1000 * 12 * 16, 0));
-  const ValueId nb = t.op(OpKind::MsMatMulNBits, {x, packed, ws}, {ai("K", 384), ai("N", 1000), ai("bits", 4),
-                                                                  ai("block_size", 32)});
+  const ValueId nb = t.op(OpKind::MsMatMulNBits, {x, packed, ws}, {attr_int("K", 384), attr_int("N", 1000), attr_int("bits", 4),
+                                                                  attr_int("block_size", 32)});
   auto n = infer_shapes(t.g);
   REQUIRE(n.is_ok());
   CHECK(t.type(dq) == "f32[batch, seq, 768]");

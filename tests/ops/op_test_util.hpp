@@ -60,33 +60,17 @@ inline Arg f16_tensor(const Shape& s, const std::vector<float>& v) { return half
 
 inline Arg omitted() { return Arg{}; }
 
-// An attribute with its name and kind set; the attr_* helpers below fill in the value.
+// An attribute with its name and kind set (for the kinds graph.hpp has no attr_* helper for).
 inline graph::Attribute attr_of(const char* name, graph::Attribute::Kind kind) {
   graph::Attribute a;
   a.name = name;
   a.kind = kind;
   return a;
 }
-inline graph::Attribute attr_i(const char* name, int64_t v) {
-  graph::Attribute a = attr_of(name, graph::Attribute::Kind::i);
-  a.i = v;
-  return a;
-}
-inline graph::Attribute attr_ints(const char* name, std::vector<int64_t> v) {
-  graph::Attribute a = attr_of(name, graph::Attribute::Kind::ints);
-  a.ints = std::move(v);
-  return a;
-}
-inline graph::Attribute attr_f(const char* name, float v) {
-  graph::Attribute a = attr_of(name, graph::Attribute::Kind::f);
-  a.f = v;
-  return a;
-}
-inline graph::Attribute attr_s(const char* name, std::string v) {
-  graph::Attribute a = attr_of(name, graph::Attribute::Kind::s);
-  a.s = std::move(v);
-  return a;
-}
+using graph::attr_ints;
+inline graph::Attribute attr_i(const char* name, int64_t v) { return graph::attr_int(name, v); }
+inline graph::Attribute attr_f(const char* name, float v) { return graph::attr_float(name, v); }
+inline graph::Attribute attr_s(const char* name, std::string v) { return graph::attr_string(name, std::move(v)); }
 
 // Adds `args` to g as inputs or constants of `node` (values named <node>_in<i>), collecting the
 // feeds; `keep` holds what the constants point into.

@@ -56,13 +56,7 @@ inline ValueId node(Graph& g, OpKind op, const std::string& name, std::vector<Va
   return out;
 }
 
-inline graph::Attribute attr_i(const char* name, int64_t v) {
-  graph::Attribute a;
-  a.name = name;
-  a.kind = graph::Attribute::Kind::i;
-  a.i = v;
-  return a;
-}
+inline graph::Attribute attr_i(const char* name, int64_t v) { return graph::attr_int(name, v); }
 
 inline ValueId input(Graph& g, const std::string& name, const Shape& s) {
   const ValueId v = g.add_value(name, graph::ValueType::tensor(DType::f32, s));

@@ -92,6 +92,43 @@ struct Attribute {
 };
 const char* attribute_kind_name(Attribute::Kind k) noexcept;
 
+// Attributes of the common kinds, for code that builds graphs (passes, the quantizer, tests).
+inline Attribute attr_int(std::string name, int64_t v) {
+  Attribute a;
+  a.name = std::move(name);
+  a.kind = Attribute::Kind::i;
+  a.i = v;
+  return a;
+}
+inline Attribute attr_float(std::string name, float v) {
+  Attribute a;
+  a.name = std::move(name);
+  a.kind = Attribute::Kind::f;
+  a.f = v;
+  return a;
+}
+inline Attribute attr_string(std::string name, std::string v) {
+  Attribute a;
+  a.name = std::move(name);
+  a.kind = Attribute::Kind::s;
+  a.s = std::move(v);
+  return a;
+}
+inline Attribute attr_ints(std::string name, std::vector<int64_t> v) {
+  Attribute a;
+  a.name = std::move(name);
+  a.kind = Attribute::Kind::ints;
+  a.ints = std::move(v);
+  return a;
+}
+inline Attribute attr_floats(std::string name, std::vector<float> v) {
+  Attribute a;
+  a.name = std::move(name);
+  a.kind = Attribute::Kind::floats;
+  a.floats = std::move(v);
+  return a;
+}
+
 struct Node {
   OpKind op{};
   std::string name;
