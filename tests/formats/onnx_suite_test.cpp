@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "formats/suite_models.hpp"
 #include "obol/formats/onnx.hpp"
 #include "obol/io/tensor_file.hpp"
 
@@ -13,21 +14,8 @@ using namespace obol;
 
 namespace {
 
-const char* const kDataRoot = "/usr/share/libonnx-testdata/data";
-
-std::vector<std::string> suite_models() {
-  std::vector<std::string> out;
-  for (const char* cat : {"node", "simple", "pytorch-converted", "pytorch-operator"}) {
-    const fs::path dir = fs::path(kDataRoot) / cat;
-    if (!fs::is_directory(dir)) continue;
-    for (const auto& e : fs::directory_iterator(dir)) {
-      const fs::path m = e.path() / "model.onnx";
-      if (fs::is_regular_file(m)) out.push_back(m.string());
-    }
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
+using obol::test::suite_models;
+const char* const kDataRoot = obol::test::kOnnxDataRoot;
 
 void check_tensors(const onnx::GraphProto& g, int* decoded, int* unsupported, std::vector<std::string>* errors) {
   auto one = [&](const onnx::TensorProto& t) {

@@ -12,6 +12,7 @@
 #include "obol/formats/onnx.hpp"
 #include "obol/formats/onnx_graph.hpp"
 #include "obol/formats/onnx_writer.hpp"
+#include "formats/suite_models.hpp"
 #include "obol/graph/graph.hpp"
 
 namespace fs = std::filesystem;
@@ -19,21 +20,7 @@ using namespace obol;
 
 namespace {
 
-const char* const kDataRoot = "/usr/share/libonnx-testdata/data";
-
-std::vector<std::string> suite_models() {
-  std::vector<std::string> out;
-  for (const char* cat : {"node", "simple", "pytorch-converted", "pytorch-operator"}) {
-    const fs::path dir = fs::path(kDataRoot) / cat;
-    if (!fs::is_directory(dir)) continue;
-    for (const auto& e : fs::directory_iterator(dir)) {
-      const fs::path m = e.path() / "model.onnx";
-      if (fs::is_regular_file(m)) out.push_back(m.string());
-    }
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
+using obol::test::suite_models;
 
 // Compares two graphs node by node; returns a description of the first difference, or "".
 std::string diff_graphs(const graph::Graph& a, const graph::Graph& b) {
